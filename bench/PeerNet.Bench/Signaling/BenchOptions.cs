@@ -1,0 +1,83 @@
+using System.Globalization;
+
+namespace PeerNet.Bench.Signaling;
+
+public sealed class BenchOptions
+{
+    public IReadOnlyList<int> Clients { get; set; } = [1_000, 10_000, 50_000];
+    public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(20);
+    public TimeSpan Warmup { get; set; } = TimeSpan.FromSeconds(3);
+    /// <summary>Aggregate signals per second; null: as fast as the window allows (closed loop).</summary>
+    public double? Rate { get; set; }
+    /// <summary>Signals a client may have sent and not yet seen arrive.</summary>
+    public int Window { get; set; } = 1;
+    public int RoomSize { get; set; } = 10;
+    public int ConnectConcurrency { get; set; } = 200;
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(20);
+    public IReadOnlyList<string> Servers { get; set; } = ["peernet", "peerjs"];
+    public bool Build { get; set; } = true;
+    public string? OutFile { get; set; }
+
+    public const string Usage = """
+        usage: PeerNet.Bench signaling [options]
+          --clients LIST        concurrent clients per run, comma-separated (default 1000,10000,50000)
+          --duration S          measured seconds per server and N (default 20)
+          --warmup S            seconds of load before measuring (default 3)
+          --rate R              aggregate signals/s; default: as fast as possible, closed loop
+          --window W            outstanding signals per client (default 1; with --rate: 100)
+          --room-size K         clients per room; each signals the next one in its room (default 10)
+          --connect-concurrency C   connections being opened at once (default 200)
+          --connect-timeout S   per connection (default 15)
+          --heartbeat S         seconds between a client's heartbeats (default 20)
+          --servers LIST        peernet,peerjs (default both, run one after the other)
+          --no-build            do not build src/PeerNet.Cli first
+          --out FILE            also append the result tables (Markdown) to FILE
+        """;
+
+    public static BenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new BenchOptions();
+        bool windowSet = false;
+        for (int i = 0; i < args.Count; i++)
+        {
+            string a = args[i];
+            string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{a} needs a value");
+            double Num() => double.Parse(Next(), CultureInfo.InvariantCulture);
+            switch (a)
+            {
+                case "--clients":
+                    o.Clients = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(s => int.Parse(s.Replace("_", "", StringComparison.Ordinal), CultureInfo.InvariantCulture))];
+                    break;
+                case "--duration": o.Duration = TimeSpan.FromSeconds(Num()); break;
+                case "--warmup": o.Warmup = TimeSpan.FromSeconds(Num()); break;
+                case "--rate": o.Rate = Num(); break;
+                case "--window": o.Window = (int)Num(); windowSet = true; break;
+                case "--room-size": o.RoomSize = (int)Num(); break;
+                case "--connect-concurrency": o.ConnectConcurrency = (int)Num(); break;
+                case "--connect-timeout": o.ConnectTimeout = TimeSpan.FromSeconds(Num()); break;
+                case "--heartbeat": o.Heartbeat = TimeSpan.FromSeconds(Num()); break;
+                case "--servers":
+                    o.Servers = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(s => s.ToLowerInvariant())];
+                    break;
+                case "--no-build": o.Build = false; break;
+                case "--out": o.OutFile = Next(); break;
+                default: throw new ArgumentException($"unknown option {a}");
+            }
+        }
+        if (o.Rate is not null && !windowSet) o.Window = 100;
+        if (o.Clients.Count == 0 || o.Clients.Any(n => n < 2 || n > 500_000)) throw new ArgumentException("--clients: 2..500000 each");
+        if (o.Duration <= TimeSpan.Zero || o.Duration > TimeSpan.FromMinutes(30)) throw new ArgumentException("--duration: 0..1800 s");
+        if (o.Warmup < TimeSpan.Zero || o.Warmup > TimeSpan.FromMinutes(5)) throw new ArgumentException("--warmup: 0..300 s");
+        if (o.Rate is <= 0 or > 10_000_000) throw new ArgumentException("--rate: 0..10000000");
+        if (o.Window is < 1 or > 10_000) throw new ArgumentException("--window: 1..10000");
+        if (o.RoomSize is < 2 or > 1000) throw new ArgumentException("--room-size: 2..1000");
+        if (o.ConnectConcurrency is < 1 or > 5000) throw new ArgumentException("--connect-concurrency: 1..5000");
+        if (o.Heartbeat < TimeSpan.FromSeconds(1)) throw new ArgumentException("--heartbeat: at least 1 s");
+        foreach (string s in o.Servers)
+            if (s is not ("peernet" or "peerjs")) throw new ArgumentException($"--servers: unknown server {s}");
+        return o;
+    }
+}
