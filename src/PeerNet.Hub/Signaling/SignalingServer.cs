@@ -461,6 +461,11 @@ internal sealed class SignalingServer
         }
         session.Outbox.Writer.TryComplete();
         while (session.Outbox.Reader.TryRead(out var frame)) frame.Release();
+        lock (session.Gate)
+        {
+            session.Unsent?.Release();
+            session.Unsent = null;
+        }
         _logger.LogDebug("Peer {PeerId} left", session.Id);
     }
 
