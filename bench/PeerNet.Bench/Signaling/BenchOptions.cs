@@ -18,6 +18,8 @@ public sealed class BenchOptions
     public IReadOnlyList<string> Servers { get; set; } = ["peernet", "peerjs"];
     public bool Build { get; set; } = true;
     public string? OutFile { get; set; }
+    /// <summary>Extra environment variables for the PeerNet hub (experiments: GC settings, perf maps).</summary>
+    public Dictionary<string, string> HubEnvironment { get; } = [];
 
     public const string Usage = """
         usage: PeerNet.Bench signaling [options]
@@ -33,6 +35,7 @@ public sealed class BenchOptions
           --servers LIST        peernet,peerjs (default both, run one after the other)
           --no-build            do not build src/PeerNet.Cli first
           --out FILE            also append the result tables (Markdown) to FILE
+          --hub-env K=V         an extra environment variable for the hub process (repeatable)
         """;
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
@@ -64,6 +67,12 @@ public sealed class BenchOptions
                     break;
                 case "--no-build": o.Build = false; break;
                 case "--out": o.OutFile = Next(); break;
+                case "--hub-env":
+                    string kv = Next();
+                    int eq = kv.IndexOf('=', StringComparison.Ordinal);
+                    if (eq <= 0) throw new ArgumentException("--hub-env needs KEY=VALUE");
+                    o.HubEnvironment[kv[..eq]] = kv[(eq + 1)..];
+                    break;
                 default: throw new ArgumentException($"unknown option {a}");
             }
         }

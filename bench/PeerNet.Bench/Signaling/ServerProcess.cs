@@ -144,6 +144,15 @@ public static class ProcCpu
         return user + system;
     }
 
+    /// <summary>CPU time all cores of the machine spent busy (not idle, not waiting for I/O).</summary>
+    public static TimeSpan ReadMachineBusy()
+    {
+        string cpu = File.ReadLines("/proc/stat").First();   // cpu user nice system idle iowait irq softirq steal ...
+        long[] f = [.. cpu.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(v => long.Parse(v, CultureInfo.InvariantCulture))];
+        long busy = f[0] + f[1] + f[2] + f[5] + f[6] + f[7];
+        return TimeSpan.FromSeconds((double)busy / TicksPerSecond);
+    }
+
     /// <summary>User and system (kernel) CPU time of a process; "self" for this one.</summary>
     public static (TimeSpan User, TimeSpan System) ReadSplit(int pid) => ReadSplit(pid.ToString(CultureInfo.InvariantCulture));
 

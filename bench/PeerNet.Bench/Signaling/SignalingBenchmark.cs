@@ -30,7 +30,8 @@ public static class SignalingBenchmark
 
         string repo = FindRepoRoot();
         string peerJsDir = Path.Combine(repo, "bench", "PeerNet.Bench", "peerjs-server");
-        string hubDll = Path.Combine(repo, "src", "PeerNet.Cli", "bin", "Release", "net10.0", "peernet.dll");
+        string hubBin = Path.Combine(repo, "src", "PeerNet.Cli", "bin", "Release", "net10.0");
+        string hubDll = "";
         var report = new StringBuilder();
         void Say(string s) => Console.WriteLine(s);
 
@@ -45,7 +46,9 @@ public static class SignalingBenchmark
                 await RunToolAsync("dotnet", ["build", Path.Combine(repo, "src", "PeerNet.Cli", "PeerNet.Cli.csproj"),
                     "-c", "Release", "-nologo", "-v", "q", "-clp:ErrorsOnly"], repo, TimeSpan.FromMinutes(10)).ConfigureAwait(false);
             }
-            if (!File.Exists(hubDll)) throw new FileNotFoundException($"the hub is not built: {hubDll}");
+            // The CLI's assembly is peernet.dll (AssemblyName) or, while it keeps the project's name, PeerNet.Cli.dll.
+            hubDll = new[] { "peernet.dll", "PeerNet.Cli.dll" }.Select(f => Path.Combine(hubBin, f)).FirstOrDefault(File.Exists)
+                ?? throw new FileNotFoundException($"the hub is not built: no peernet.dll in {hubBin}");
         }
         if (options.Servers.Contains("peerjs"))
         {
@@ -67,6 +70,16 @@ public static class SignalingBenchmark
         var all = new List<RunResult>();
         foreach (int n in options.Clients)
         {
+            if (n > tuning.MaxClients)
+            {
+                string skip = $"### {n:N0} clients\n\nNot run: {n:N0} connections need {n:N0} file descriptors in the server process " +
+                    $"(and as many in the load generator), but the open-file limit here is {tuning.OpenFileLimit:N0} and cannot be raised " +
+                    $"(no CAP_SYS_RESOURCE). At most {tuning.MaxClients:N0} clients per run on this machine; raise the hard limit " +
+                    $"(`ulimit -Hn 200000` as a privileged root, or LimitNOFILE= in a unit) to run it.";
+                Say(skip);
+                report.AppendLine(skip).AppendLine();
+                continue;
+            }
             var results = new List<RunResult>();
             foreach (string server in options.Servers)
             {
@@ -110,10 +123,7 @@ public static class SignalingBenchmark
                     ["PEERNET_Signaling__Burst"] = "100000",
                     ["PEERNET_Signaling__PeersPerRoom"] = "1000",
                     ["PEERNET_Signaling__IdleTimeout"] = "00:10:00",
-                    // No log line per connection (PeerJS logs nothing either); warnings still go to the log.
-                    ["Logging__LogLevel__Default"] = "Warning",
-                    ["PEERNET_Logging__LogLevel__Default"] = "Warning",
-                },
+                }.Concat(options.HubEnvironment).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value),
                 log);
         }
         else
@@ -159,6 +169,7 @@ public static class SignalingBenchmark
                 await gen.StartSendingAsync(stop.Token).ConfigureAwait(false);
                 await Task.Delay(options.Warmup).ConfigureAwait(false);
 
+                var machineCpu0 = ProcCpu.ReadMachineBusy();
                 var serverCpu0 = ProcCpu.ReadSplit(process.Pid);
                 var genCpu0 = ProcCpu.ReadSplit("self");
                 gen.StartMeasuring();
@@ -173,6 +184,7 @@ public static class SignalingBenchmark
                 gen.StopMeasuring();
                 double seconds = measured.Elapsed.TotalSeconds;
                 if (process.HasExited) throw new InvalidOperationException($"{protocol.Name} exited during the run; see {log}");
+                var machineCpu1 = ProcCpu.ReadMachineBusy();
                 var serverCpu1 = ProcCpu.ReadSplit(process.Pid);
                 var genCpu1 = ProcCpu.ReadSplit("self");
                 var serverCpu = serverCpu1.User + serverCpu1.System - serverCpu0.User - serverCpu0.System;
@@ -189,6 +201,8 @@ public static class SignalingBenchmark
                 result.ServerCpuCores = serverCpu.TotalSeconds / seconds;
                 result.ServerCpuMicrosPerMessage = routed > 0 ? serverCpu.TotalMicroseconds / routed : double.NaN;
                 result.GeneratorCpuCores = genCpu.TotalSeconds / seconds;
+                // Whatever else ran on the machine meanwhile (other processes, softirq work not charged to either).
+                result.OtherCpuCores = Math.Max(0, ((machineCpu1 - machineCpu0) - serverCpu - genCpu).TotalSeconds / seconds);
                 result.ClientsReceiving = gen.ClientsReceiving;
                 result.RssMaxDuringLoad = maxRss;
 
@@ -208,7 +222,8 @@ public static class SignalingBenchmark
                 result.Skipped = gen.Skipped;
                 say($"  {result.MessagesPerSecond:N0} msg/s, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms, " +
                     $"RSS {Mib(result.RssEnd):F0} MiB (peak {Mib(result.Hwm):F0}), held {result.Held}/{n}, server CPU {result.ServerCpuCores:F2} cores ({result.ServerSystemShare:P0} kernel), " +
-                    $"generator CPU {result.GeneratorCpuCores:F2} cores ({result.GeneratorSystemShare:P0} kernel)" +
+                    $"generator CPU {result.GeneratorCpuCores:F2} cores ({result.GeneratorSystemShare:P0} kernel), " +
+                    $"other CPU {result.OtherCpuCores:F2} cores" +
                     (result.Drops > 0 ? $"; drops: {result.DropReasons}" : "") +
                     (result.Errors > 0 ? $"; errors: {result.ErrorCodes}" : ""));
             }
@@ -263,6 +278,7 @@ public static class SignalingBenchmark
         Row("server CPU under load (cores)", r => r.ServerCpuCores, "F2");
         Row("server CPU per signal (µs)", r => r.ServerCpuMicrosPerMessage, "F1", true);
         Row("load generator CPU (cores)", r => r.GeneratorCpuCores, "F2");
+        Row("other CPU on the machine (cores)", r => r.OtherCpuCores, "F2");
         sb.Append("| errors / misrouted / lost / drops | ")
           .Append(string.Join(" | ", results.Select(r => $"{r.Errors} / {r.Misrouted} / {r.Lost} / {r.Drops}")))
           .Append(ratio ? " | |" : " |").AppendLine();
@@ -405,6 +421,7 @@ public sealed class RunResult
     public double ServerCpuCores { get; set; }
     public double ServerCpuMicrosPerMessage { get; set; } = double.NaN;
     public double GeneratorCpuCores { get; set; }
+    public double OtherCpuCores { get; set; }
     public double ServerSystemShare { get; set; }
     public double GeneratorSystemShare { get; set; }
     public int ClientsReceiving { get; set; }

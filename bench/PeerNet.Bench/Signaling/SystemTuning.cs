@@ -19,6 +19,13 @@ public sealed class SystemTuning : IDisposable
     /// <summary>Connections one source address may open (its ephemeral port range, less a margin).</summary>
     public int PerSourceAddress { get; private set; } = 20_000;
 
+    /// <summary>The open-file limit in force for this process and the servers it starts.</summary>
+    public ulong OpenFileLimit { get; private set; }
+
+    /// <summary>The most clients one run can open: each end of every connection is a file
+    /// descriptor, in the generator and in the server, and each process has this limit.</summary>
+    public int MaxClients => (int)Math.Min(int.MaxValue, OpenFileLimit > 1_000 ? OpenFileLimit - 500 : OpenFileLimit / 2);
+
     public void Prepare(int maxClients, int connectConcurrency)
     {
         // 1. File descriptors: the generator holds N sockets, each server N more.
@@ -28,13 +35,16 @@ public sealed class SystemTuning : IDisposable
             var raised = new Libc.RLimit { Current = want, Maximum = Math.Max(want, lim.Maximum) };
             if (Libc.setrlimit(Libc.RLIMIT_NOFILE, raised) != 0)
             {
+                // Raising the hard limit needs CAP_SYS_RESOURCE; take what the hard limit allows.
                 raised = new Libc.RLimit { Current = lim.Maximum, Maximum = lim.Maximum };
                 _ = Libc.setrlimit(Libc.RLIMIT_NOFILE, raised);
-                _say($"warning: could not raise the open-file limit to {want} (now {lim.Maximum}); run as root or `ulimit -n {want}` first");
+                _say($"warning: the open-file hard limit is {lim.Maximum} and cannot be raised here (needs CAP_SYS_RESOURCE); " +
+                     $"{want} wanted for {maxClients} clients");
             }
             _ = Libc.getrlimit(Libc.RLIMIT_NOFILE, out lim);
             _say($"open-file limit for this process and its servers: {lim.Current}");
         }
+        OpenFileLimit = lim.Current;
 
         // 2. Ephemeral ports: each source address gets at most (range - margin) connections.
         string? range = Read("/proc/sys/net/ipv4/ip_local_port_range");
