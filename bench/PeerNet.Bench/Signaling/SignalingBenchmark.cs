@@ -80,16 +80,29 @@ public static class SignalingBenchmark
                 report.AppendLine(skip).AppendLine();
                 continue;
             }
+            var runs = options.Servers.ToDictionary(s => s, _ => new List<RunResult>());
+            for (int k = 0; k < options.Repeat; k++)
+            {
+                // Alternate the order (A B, B A, ...) so neither server always runs first.
+                var order = k % 2 == 0 ? options.Servers : options.Servers.Reverse().ToList();
+                foreach (string server in order)
+                {
+                    Say($"--- {server}, {n} clients" + (options.Repeat > 1 ? $", run {k + 1}/{options.Repeat}" : "") + " ---");
+                    runs[server].Add(await RunOneAsync(server, n, options, repo, hubDll, peerJsDir, tuning, Say).ConfigureAwait(false));
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    await Task.Delay(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+                }
+            }
             var results = new List<RunResult>();
             foreach (string server in options.Servers)
             {
-                Say($"--- {server}, {n} clients ---");
-                var r = await RunOneAsync(server, n, options, repo, hubDll, peerJsDir, tuning, Say).ConfigureAwait(false);
-                results.Add(r);
-                all.Add(r);
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-                await Task.Delay(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+                var sorted = runs[server].OrderBy(r => r.MessagesPerSecond).ToList();
+                var median = sorted[(sorted.Count - 1) / 2];
+                median.AllRates = string.Join(", ", runs[server].Select(r => r.MessagesPerSecond.ToString("N0", CultureInfo.InvariantCulture)));
+                median.Runs = sorted.Count;
+                results.Add(median);
+                all.Add(median);
             }
             string table = Table(n, options, results);
             Say(table);
@@ -161,7 +174,7 @@ public static class SignalingBenchmark
                     (gen.ConnectFailures.Count > 0 ? "; failures: " + Describe(gen.ConnectFailures) : ""));
                 result.ConnectFailures = Describe(gen.ConnectFailures);
 
-                await Task.Delay(2000).ConfigureAwait(false);
+                await Task.Delay(options.Settle).ConfigureAwait(false);
                 var connected = process.ReadMemory();
                 result.RssConnected = connected.RssBytes;
                 result.ServerThreads = connected.Threads;
@@ -282,6 +295,12 @@ public static class SignalingBenchmark
         sb.Append("| errors / misrouted / lost / drops | ")
           .Append(string.Join(" | ", results.Select(r => $"{r.Errors} / {r.Misrouted} / {r.Lost} / {r.Drops}")))
           .Append(ratio ? " | |" : " |").AppendLine();
+        foreach (var r in results.Where(r => r.OtherCpuCores > 0.2))
+            sb.AppendLine().Append(CultureInfo.InvariantCulture,
+                $"Warning: other processes used {r.OtherCpuCores:F2} cores of the machine during the {r.Server} run; its figures are lower than a quiet machine gives.").AppendLine();
+        if (results.Any(r => r.Runs > 1))
+            sb.AppendLine().Append("Median of the runs by signals/s; all runs: ")
+              .AppendJoin("; ", results.Select(r => $"{r.Server} {r.AllRates}")).AppendLine();
         foreach (var r in results.Where(r => r.Failure is not null || r.ConnectFailures.Length > 0 || r.ErrorCodes.Length > 0 || r.DropReasons.Length > 0))
             sb.AppendLine().Append(CultureInfo.InvariantCulture,
                 $"{r.Server}: {r.Failure} connect failures: [{r.ConnectFailures}] errors: [{r.ErrorCodes}] drops: [{r.DropReasons}] (log {r.Log})");
@@ -422,6 +441,8 @@ public sealed class RunResult
     public double ServerCpuMicrosPerMessage { get; set; } = double.NaN;
     public double GeneratorCpuCores { get; set; }
     public double OtherCpuCores { get; set; }
+    public int Runs { get; set; } = 1;
+    public string AllRates { get; set; } = "";
     public double ServerSystemShare { get; set; }
     public double GeneratorSystemShare { get; set; }
     public int ClientsReceiving { get; set; }
