@@ -20,7 +20,8 @@ public sealed class BenchOptions
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(20);
     public IReadOnlyList<string> Servers { get; set; } = ["peernet", "peerjs"];
     public bool Build { get; set; } = true;
-    /// <summary>Runs per server and N (alternating servers); the run with the median rate is reported.</summary>
+    /// <summary>Runs per server and N (alternating servers); the run least disturbed by other
+    /// processes on the machine is reported.</summary>
     public int Repeat { get; set; } = 1;
     public string? OutFile { get; set; }
     /// <summary>Extra environment variables for the PeerNet hub (experiments: GC settings, perf maps).</summary>
@@ -39,7 +40,8 @@ public sealed class BenchOptions
           --connect-timeout S   per connection (default 15)
           --heartbeat S         seconds between a client's heartbeats (default 20)
           --servers LIST        peernet,peerjs (default both, run one after the other)
-          --repeat K            run each server K times per N, alternating, and report the median run (default 1)
+          --repeat K            run each server K times per N, alternating; report the run with the least
+                                CPU used by other processes (default 1)
           --no-build            do not build src/PeerNet.Cli first
           --out FILE            also append the result tables (Markdown) to FILE
           --hub-env K=V         an extra environment variable for the hub process (repeatable)

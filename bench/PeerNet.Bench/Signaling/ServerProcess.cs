@@ -144,6 +144,24 @@ public static class ProcCpu
         return user + system;
     }
 
+    /// <summary>Context switches (voluntary + involuntary) of all threads of a process so far.</summary>
+    public static long ReadContextSwitches(int pid)
+    {
+        long total = 0;
+        foreach (string task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                foreach (string line in File.ReadLines(Path.Combine(task, "status")))
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)
+                        || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                        total += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), CultureInfo.InvariantCulture);
+            }
+            catch (IOException) { }   // a thread that just ended
+        }
+        return total;
+    }
+
     /// <summary>CPU time all cores of the machine spent busy (not idle, not waiting for I/O).</summary>
     public static TimeSpan ReadMachineBusy()
     {
