@@ -24,6 +24,9 @@ public sealed class BenchOptions
     /// processes on the machine is reported.</summary>
     public int Repeat { get; set; } = 1;
     public string? OutFile { get; set; }
+    /// <summary>Scheduling priority (nice value) for the benchmark and the servers it starts;
+    /// null leaves it alone. Negative values (root) shield the run from other load on the machine.</summary>
+    public int? Nice { get; set; }
     /// <summary>Extra environment variables for the PeerNet hub (experiments: GC settings, perf maps).</summary>
     public Dictionary<string, string> HubEnvironment { get; } = [];
 
@@ -44,6 +47,8 @@ public sealed class BenchOptions
                                 CPU used by other processes (default 1)
           --no-build            do not build src/PeerNet.Cli first
           --out FILE            also append the result tables (Markdown) to FILE
+          --nice N              run the benchmark and both servers at nice value N (-20..19; negative
+                                needs root): fewer disturbances from other work on a shared machine
           --hub-env K=V         an extra environment variable for the hub process (repeatable)
         """;
 
@@ -78,6 +83,7 @@ public sealed class BenchOptions
                 case "--no-build": o.Build = false; break;
                 case "--repeat": o.Repeat = (int)Num(); break;
                 case "--out": o.OutFile = Next(); break;
+                case "--nice": o.Nice = (int)Num(); break;
                 case "--hub-env":
                     string kv = Next();
                     int eq = kv.IndexOf('=', StringComparison.Ordinal);
@@ -96,6 +102,7 @@ public sealed class BenchOptions
         if (o.Window is < 1 or > 10_000) throw new ArgumentException("--window: 1..10000");
         if (o.RoomSize is < 2 or > 1000) throw new ArgumentException("--room-size: 2..1000");
         if (o.ConnectConcurrency is < 1 or > 5000) throw new ArgumentException("--connect-concurrency: 1..5000");
+        if (o.Nice is < -20 or > 19) throw new ArgumentException("--nice: -20..19");
         if (o.Repeat is < 1 or > 9) throw new ArgumentException("--repeat: 1..9");
         if (o.Heartbeat < TimeSpan.FromSeconds(1)) throw new ArgumentException("--heartbeat: at least 1 s");
         foreach (string s in o.Servers)

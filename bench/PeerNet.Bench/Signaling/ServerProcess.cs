@@ -13,8 +13,22 @@ namespace PeerNet.Bench.Signaling;
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
+    private static readonly List<ServerProcess> s_live = [];
     private readonly Process _process;
     private readonly StreamWriter _log;
+
+    /// <summary>Kills every server still running (the benchmark was interrupted).</summary>
+    public static void KillAll()
+    {
+        lock (s_live)
+        {
+            foreach (var s in s_live)
+            {
+                try { s._process.Kill(entireProcessTree: true); }
+                catch (InvalidOperationException) { }
+            }
+        }
+    }
 
     private ServerProcess(Process process, StreamWriter log, string logPath)
     {
@@ -51,7 +65,9 @@ public sealed class ServerProcess : IAsyncDisposable
         if (!p.Start()) throw new InvalidOperationException($"could not start {fileName}");
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        return new ServerProcess(p, log, logPath);
+        var server = new ServerProcess(p, log, logPath);
+        lock (s_live) s_live.Add(server);
+        return server;
     }
 
     /// <summary>Polls <paramref name="url"/> (loopback) until it answers 200 with a body containing
@@ -100,6 +116,7 @@ public sealed class ServerProcess : IAsyncDisposable
             await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException) { }
+        lock (s_live) s_live.Remove(this);
         _process.Dispose();
         lock (_log) _log.Dispose();
     }
@@ -202,6 +219,11 @@ internal static partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial long sysconf(int name);
+
+    public const int PRIO_PROCESS = 0;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setpriority(int which, uint who, int prio);
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int getrlimit(int resource, out RLimit limit);

@@ -28,14 +28,35 @@ public static class SignalingBenchmark
             return 2;
         }
 
+        // Interrupted (Ctrl+C, SIGTERM): no server may outlive the benchmark.
+        using var onInt = System.Runtime.InteropServices.PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted);
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted);
+
+        void Say(string s) => Console.WriteLine(s);
+        using var tuning = new SystemTuning(Say);
+        if (options.Nice is { } nice)
+        {
+            // On Linux the nice value is per thread: set it on every thread there is; threads and
+            // processes started later inherit it from the thread that starts them.
+            // With sched_autogroup the scheduler first shares the CPU between sessions, whatever the
+            // threads' nice values: the benchmark's session (its servers included) gets the same nice.
+            tuning.SetAutogroupNice(nice);
+            foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
+            {
+                if (uint.TryParse(Path.GetFileName(task), out uint tid) && Libc.setpriority(Libc.PRIO_PROCESS, tid, nice) != 0)
+                {
+                    Console.WriteLine($"warning: could not set nice {nice} (errno {Marshal.GetLastPInvokeError()})");
+                    break;
+                }
+            }
+        }
+
         string repo = FindRepoRoot();
         string peerJsDir = Path.Combine(repo, "bench", "PeerNet.Bench", "peerjs-server");
         string hubBin = Path.Combine(repo, "src", "PeerNet.Cli", "bin", "Release", "net10.0");
         string hubDll = "";
         var report = new StringBuilder();
-        void Say(string s) => Console.WriteLine(s);
 
-        using var tuning = new SystemTuning(Say);
         tuning.Prepare(options.Clients.Max(), options.ConnectConcurrency);
 
         if (options.Servers.Contains("peernet"))
@@ -63,7 +84,7 @@ public static class SignalingBenchmark
         string machine = await DescribeMachineAsync(peerJsDir).ConfigureAwait(false);
         Say(machine);
         report.AppendLine(machine).AppendLine();
-        string pattern = DescribePattern(options);
+        string pattern = DescribePattern(options) + (options.Nice is { } n2 ? $" Benchmark and servers at nice {n2}." : "");
         Say(pattern);
         report.AppendLine(pattern).AppendLine();
 
@@ -115,6 +136,12 @@ public static class SignalingBenchmark
         report.AppendLine(summary);
         if (options.OutFile is { } outFile) await File.AppendAllTextAsync(outFile, report.ToString()).ConfigureAwait(false);
         return 0;
+    }
+
+    private static void Interrupted(PosixSignalContext context)
+    {
+        ServerProcess.KillAll();
+        context.Cancel = false;
     }
 
     private static async Task<RunResult> RunOneAsync(string server, int n, BenchOptions options, string repo,

@@ -89,6 +89,26 @@ public sealed class SystemTuning : IDisposable
         }
     }
 
+    /// <summary>Sets the nice value of this process's scheduling autogroup (its session), restored
+    /// by <see cref="Dispose"/>; nothing when autogroups are off.</summary>
+    public void SetAutogroupNice(int nice)
+    {
+        if (Read("/proc/sys/kernel/sched_autogroup_enabled") != "1") return;
+        string? current = Read("/proc/self/autogroup");          // "/autogroup-11 nice 0"
+        if (current is null) return;
+        string old = current.Split(' ')[^1];
+        try
+        {
+            File.WriteAllText("/proc/self/autogroup", nice.ToString(CultureInfo.InvariantCulture));
+            _restore.Add(("/proc/self/autogroup", old));
+            _say($"scheduling autogroup of this session: nice {old} -> {nice} (restored at exit)");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _say($"warning: could not set the autogroup nice: {e.Message}");
+        }
+    }
+
     private static string? Read(string path)
     {
         try { return File.ReadAllText(path).Trim(); }
