@@ -262,8 +262,9 @@ public sealed class LoadGenerator
     }
 
     /// <summary>Starts the signals: closed loop (each client keeps <see cref="BenchOptions.Window"/>
-    /// outstanding) or paced at <see cref="BenchOptions.Rate"/> signals/s in aggregate.</summary>
-    public Task StartSendingAsync(CancellationToken ct)
+    /// outstanding) or paced at <see cref="BenchOptions.Rate"/> signals/s in aggregate. Returns at
+    /// once; the returned task (the pacer) ends when sending stops.</summary>
+    public Task StartSending(CancellationToken ct)
     {
         Sending = true;
         if (_options.Rate is { } rate) return Task.Run(() => PaceAsync(rate, ct), CancellationToken.None);

@@ -34,6 +34,7 @@ public static class SignalingBenchmark
 
         void Say(string s) => Console.WriteLine(s);
         using var tuning = new SystemTuning(Say);
+        s_tuning = tuning;
         if (options.Nice is { } nice)
         {
             // On Linux the nice value is per thread: set it on every thread there is; threads and
@@ -138,9 +139,12 @@ public static class SignalingBenchmark
         return 0;
     }
 
+    private static SystemTuning? s_tuning;
+
     private static void Interrupted(PosixSignalContext context)
     {
         ServerProcess.KillAll();
+        s_tuning?.Dispose();
         context.Cancel = false;
     }
 
@@ -191,6 +195,7 @@ public static class SignalingBenchmark
 
             using var stop = new CancellationTokenSource();
             var heartbeats = gen.HeartbeatLoopAsync(stop.Token);
+            var pacer = Task.CompletedTask;
             try
             {
                 var clock = Stopwatch.StartNew();
@@ -207,7 +212,7 @@ public static class SignalingBenchmark
                 result.RssConnected = connected.RssBytes;
                 result.ServerThreads = connected.Threads;
 
-                await gen.StartSendingAsync(stop.Token).ConfigureAwait(false);
+                pacer = gen.StartSending(stop.Token);
                 await Task.Delay(options.Warmup).ConfigureAwait(false);
 
                 var machineCpu0 = ProcCpu.ReadMachineBusy();
@@ -278,8 +283,10 @@ public static class SignalingBenchmark
             }
             finally
             {
+                gen.Sending = false;
                 await stop.CancelAsync().ConfigureAwait(false);
                 await heartbeats.ConfigureAwait(false);
+                await pacer.ConfigureAwait(false);
                 gen.AbortAll();
             }
         }

@@ -117,11 +117,14 @@ public sealed class SystemTuning : IDisposable
 
     public void Dispose()
     {
-        foreach (var (path, old) in _restore)
+        lock (_restore)
         {
-            try { File.WriteAllText(path, old); _say($"restored {path} to {old}"); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _say($"could not restore {path}: {e.Message}"); }
+            foreach (var (path, old) in _restore)
+            {
+                try { File.WriteAllText(path, old); _say($"restored {path} to {old}"); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _say($"could not restore {path}: {e.Message}"); }
+            }
+            _restore.Clear();
         }
-        _restore.Clear();
     }
 }
