@@ -19,6 +19,11 @@ public static class SignalingBenchmark
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args)
     {
+        if (args.Any(a => a is "--help" or "-h"))
+        {
+            Console.WriteLine(BenchOptions.Usage);
+            return 0;
+        }
         BenchOptions options;
         try { options = BenchOptions.Parse(args); }
         catch (Exception e) when (e is ArgumentException or FormatException)
