@@ -1,0 +1,63 @@
+using System.Buffers.Binary;
+
+namespace PeerNet.Stun;
+
+/// <summary>What <see cref="StunStreamFraming.TryGetFrameLength"/> found at the start of a stream buffer.</summary>
+public enum StunFrameKind : byte
+{
+    /// <summary>Fewer than 4 bytes: the frame length is not known yet.</summary>
+    NeedMoreData,
+
+    /// <summary>A STUN message (first two bits 00).</summary>
+    Stun,
+
+    /// <summary>A ChannelData message (first two bits 01).</summary>
+    ChannelData,
+
+    /// <summary>Neither: the stream is out of sync or is not TURN; close the connection.</summary>
+    Invalid,
+}
+
+/// <summary>
+/// Framing of STUN and ChannelData messages sent back to back over TCP or TLS (RFC 8489 §6.2.2,
+/// RFC 8656 §12.5): a STUN message is 20 bytes plus its length field; a ChannelData message is 4
+/// plus its length rounded up to a multiple of 4. The first two bits tell them apart.
+/// </summary>
+public static class StunStreamFraming
+{
+    /// <summary>
+    /// Classifies the frame at the start of <paramref name="buffered"/> and, for STUN and
+    /// ChannelData, gives its full length (which may exceed what is buffered: wait for more).
+    /// </summary>
+    public static StunFrameKind TryGetFrameLength(ReadOnlySpan<byte> buffered, out int frameLength)
+    {
+        frameLength = 0;
+        if (buffered.Length < 4)
+        {
+            return StunFrameKind.NeedMoreData;
+        }
+
+        int length = BinaryPrimitives.ReadUInt16BigEndian(buffered[2..]);
+        switch (buffered[0] >> 6)
+        {
+            case 0:
+                if ((length & 3) != 0)
+                {
+                    return StunFrameKind.Invalid;
+                }
+
+                frameLength = StunMessage.HeaderLength + length;
+                return StunFrameKind.Stun;
+            case 1:
+                if (!ChannelData.IsValidChannelNumber(BinaryPrimitives.ReadUInt16BigEndian(buffered)))
+                {
+                    return StunFrameKind.Invalid;
+                }
+
+                frameLength = ChannelData.GetMessageLength(length, padded: true);
+                return StunFrameKind.ChannelData;
+            default:
+                return StunFrameKind.Invalid;
+        }
+    }
+}
