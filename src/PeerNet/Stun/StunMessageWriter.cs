@@ -87,7 +87,7 @@ public ref struct StunMessageWriter
     // ---- Generic ----
 
     /// <summary>Adds an attribute with a raw value (for types this codec has no method for).</summary>
-    public bool AddAttribute(StunAttributeType type, ReadOnlySpan<byte> value)
+    public bool AddAttribute(StunAttributeType type, scoped ReadOnlySpan<byte> value)
     {
         if (!TryReserveAttribute(type, value.Length, out var destination))
         {
@@ -183,31 +183,31 @@ public ref struct StunMessageWriter
     // ---- Text ----
 
     /// <summary>USERNAME (RFC 8489 §14.3), UTF-8, at most 763 bytes.</summary>
-    public bool AddUsername(ReadOnlySpan<byte> utf8) => AddText(StunAttributeType.Username, utf8, StunMessageReader.MaxTextLength);
+    public bool AddUsername(scoped ReadOnlySpan<byte> utf8) => AddText(StunAttributeType.Username, utf8, StunMessageReader.MaxTextLength);
 
     /// <summary>USERNAME, encoded to UTF-8 in place.</summary>
     public bool AddUsername(string username) => AddText(StunAttributeType.Username, username, StunMessageReader.MaxTextLength);
 
     /// <summary>REALM (RFC 8489 §14.9), at most 763 bytes.</summary>
-    public bool AddRealm(ReadOnlySpan<byte> utf8) => AddText(StunAttributeType.Realm, utf8, StunMessageReader.MaxTextLength);
+    public bool AddRealm(scoped ReadOnlySpan<byte> utf8) => AddText(StunAttributeType.Realm, utf8, StunMessageReader.MaxTextLength);
 
     /// <summary>REALM, encoded to UTF-8 in place.</summary>
     public bool AddRealm(string realm) => AddText(StunAttributeType.Realm, realm, StunMessageReader.MaxTextLength);
 
     /// <summary>NONCE (RFC 8489 §14.10), at most 763 bytes.</summary>
-    public bool AddNonce(ReadOnlySpan<byte> nonce) => AddText(StunAttributeType.Nonce, nonce, StunMessageReader.MaxTextLength);
+    public bool AddNonce(scoped ReadOnlySpan<byte> nonce) => AddText(StunAttributeType.Nonce, nonce, StunMessageReader.MaxTextLength);
 
     /// <summary>NONCE, encoded to UTF-8 in place.</summary>
     public bool AddNonce(string nonce) => AddText(StunAttributeType.Nonce, nonce, StunMessageReader.MaxTextLength);
 
     /// <summary>SOFTWARE (RFC 8489 §14.14), at most 763 bytes.</summary>
-    public bool AddSoftware(ReadOnlySpan<byte> utf8) => AddText(StunAttributeType.Software, utf8, StunMessageReader.MaxTextLength);
+    public bool AddSoftware(scoped ReadOnlySpan<byte> utf8) => AddText(StunAttributeType.Software, utf8, StunMessageReader.MaxTextLength);
 
     /// <summary>SOFTWARE, encoded to UTF-8 in place.</summary>
     public bool AddSoftware(string software) => AddText(StunAttributeType.Software, software, StunMessageReader.MaxTextLength);
 
     /// <summary>ALTERNATE-DOMAIN (RFC 8489 §14.16), at most 255 bytes.</summary>
-    public bool AddAlternateDomain(ReadOnlySpan<byte> ascii) => AddText(StunAttributeType.AlternateDomain, ascii, StunMessageReader.MaxDomainLength);
+    public bool AddAlternateDomain(scoped ReadOnlySpan<byte> ascii) => AddText(StunAttributeType.AlternateDomain, ascii, StunMessageReader.MaxDomainLength);
 
     /// <summary>ALTERNATE-DOMAIN from a string.</summary>
     public bool AddAlternateDomain(string domain) => AddText(StunAttributeType.AlternateDomain, domain, StunMessageReader.MaxDomainLength);
@@ -216,7 +216,7 @@ public ref struct StunMessageWriter
 
     /// <summary>USERHASH (RFC 8489 §14.4), see <see cref="StunCredentials.ComputeUserHash(string, string)"/>.</summary>
     /// <exception cref="ArgumentException">Not 32 bytes.</exception>
-    public bool AddUserHash(ReadOnlySpan<byte> userHash)
+    public bool AddUserHash(scoped ReadOnlySpan<byte> userHash)
     {
         if (userHash.Length != StunCredentials.UserHashLength)
         {
@@ -240,7 +240,7 @@ public ref struct StunMessageWriter
     }
 
     /// <summary>PASSWORD-ALGORITHMS (RFC 8489 §14.11), each algorithm without parameters.</summary>
-    public bool AddPasswordAlgorithms(ReadOnlySpan<StunPasswordAlgorithm> algorithms)
+    public bool AddPasswordAlgorithms(scoped ReadOnlySpan<StunPasswordAlgorithm> algorithms)
     {
         if (!TryReserveAttribute(StunAttributeType.PasswordAlgorithms, 4 * algorithms.Length, out var value))
         {
@@ -260,7 +260,7 @@ public ref struct StunMessageWriter
     /// MESSAGE-INTEGRITY (RFC 8489 §14.5): HMAC-SHA1 under <paramref name="key"/> of everything
     /// written so far, with the header length counting this attribute.
     /// </summary>
-    public bool AddMessageIntegrity(ReadOnlySpan<byte> key)
+    public bool AddMessageIntegrity(scoped ReadOnlySpan<byte> key)
     {
         var covered = _length;
         if (!TryReserveAttribute(StunAttributeType.MessageIntegrity, MessageIntegrity.Sha1Length, out var value))
@@ -277,7 +277,7 @@ public ref struct StunMessageWriter
     /// (16–32, a multiple of 4; full unless the usage allows truncation).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A length not allowed by §14.6.</exception>
-    public bool AddMessageIntegritySha256(ReadOnlySpan<byte> key, int length = MessageIntegrity.Sha256Length)
+    public bool AddMessageIntegritySha256(scoped ReadOnlySpan<byte> key, int length = MessageIntegrity.Sha256Length)
     {
         if (length is < MessageIntegrity.MinSha256Length or > MessageIntegrity.Sha256Length || (length & 3) != 0)
         {
@@ -331,7 +331,7 @@ public ref struct StunMessageWriter
 
     /// <summary>ERROR-CODE with a UTF-8 reason phrase.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A code outside 300–699.</exception>
-    public bool AddErrorCode(int code, ReadOnlySpan<byte> reasonUtf8)
+    public bool AddErrorCode(int code, scoped ReadOnlySpan<byte> reasonUtf8)
     {
         CheckTextLength(reasonUtf8.Length, StunMessageReader.MaxTextLength, nameof(reasonUtf8));
         if (!TryReserveErrorCode(StunAttributeType.ErrorCode, 0, code, reasonUtf8.Length, out var phrase))
@@ -344,7 +344,7 @@ public ref struct StunMessageWriter
     }
 
     /// <summary>UNKNOWN-ATTRIBUTES (RFC 8489 §14.13), for a 420 response.</summary>
-    public bool AddUnknownAttributes(ReadOnlySpan<ushort> types)
+    public bool AddUnknownAttributes(scoped ReadOnlySpan<ushort> types)
     {
         if (!TryReserveAttribute(StunAttributeType.UnknownAttributes, 2 * types.Length, out var value))
         {
@@ -412,7 +412,7 @@ public ref struct StunMessageWriter
     public bool AddLifetime(uint seconds) => AddUInt32(StunAttributeType.Lifetime, seconds);
 
     /// <summary>DATA: copies <paramref name="data"/> (or reserve it with <see cref="TryReserveAttribute"/>).</summary>
-    public bool AddData(ReadOnlySpan<byte> data) => AddAttribute(StunAttributeType.Data, data);
+    public bool AddData(scoped ReadOnlySpan<byte> data) => AddAttribute(StunAttributeType.Data, data);
 
     /// <summary>REQUESTED-ADDRESS-FAMILY.</summary>
     public bool AddRequestedAddressFamily(StunAddressFamily family) => AddUInt32(StunAttributeType.RequestedAddressFamily, (uint)family << 24);
@@ -486,7 +486,7 @@ public ref struct StunMessageWriter
         return true;
     }
 
-    private bool AddText(StunAttributeType type, ReadOnlySpan<byte> utf8, int maxLength)
+    private bool AddText(StunAttributeType type, scoped ReadOnlySpan<byte> utf8, int maxLength)
     {
         CheckTextLength(utf8.Length, maxLength, nameof(utf8));
         return AddAttribute(type, utf8);
