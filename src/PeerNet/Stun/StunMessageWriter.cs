@@ -30,14 +30,14 @@ public ref struct StunMessageWriter
     private Phase _phase;
 
     /// <summary>Starts a message with a fresh header in <paramref name="buffer"/>.</summary>
-    public StunMessageWriter(Span<byte> buffer, StunMethod method, StunClass messageClass, in StunTransactionId transactionId)
+    public StunMessageWriter(Span<byte> buffer, StunMethod method, StunClass messageClass, StunTransactionId transactionId)
         : this(buffer, StunMessageType.Encode(method, messageClass), transactionId)
     {
     }
 
     /// <summary>Starts a message with a raw 14-bit message type.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The type uses the two top bits.</exception>
-    public StunMessageWriter(Span<byte> buffer, ushort messageType, in StunTransactionId transactionId)
+    public StunMessageWriter(Span<byte> buffer, ushort messageType, StunTransactionId transactionId)
     {
         if ((messageType & 0xC000) != 0)
         {
