@@ -5,7 +5,7 @@ namespace PeerNet.Stun;
 /// <summary>What <see cref="StunStreamFraming.TryGetFrameLength"/> found at the start of a stream buffer.</summary>
 public enum StunFrameKind : byte
 {
-    /// <summary>Fewer than 4 bytes: the frame length is not known yet.</summary>
+    /// <summary>Too few bytes to know the frame length yet (4 for ChannelData, 8 for STUN, whose magic cookie is checked).</summary>
     NeedMoreData,
 
     /// <summary>A STUN message (first two bits 00).</summary>
@@ -21,7 +21,8 @@ public enum StunFrameKind : byte
 /// <summary>
 /// Framing of STUN and ChannelData messages sent back to back over TCP or TLS (RFC 8489 §6.2.2,
 /// RFC 8656 §12.5): a STUN message is 20 bytes plus its length field; a ChannelData message is 4
-/// plus its length rounded up to a multiple of 4. The first two bits tell them apart.
+/// plus its length rounded up to a multiple of 4. The first two bits tell them apart; a STUN
+/// frame must also carry the magic cookie.
 /// </summary>
 public static class StunStreamFraming
 {
@@ -41,7 +42,18 @@ public static class StunStreamFraming
         switch (buffered[0] >> 6)
         {
             case 0:
+                // Check the magic cookie too, so a stream that lost sync is caught at once.
                 if ((length & 3) != 0)
+                {
+                    return StunFrameKind.Invalid;
+                }
+
+                if (buffered.Length < 8)
+                {
+                    return StunFrameKind.NeedMoreData;
+                }
+
+                if (BinaryPrimitives.ReadUInt32BigEndian(buffered[4..]) != StunMessage.MagicCookie)
                 {
                     return StunFrameKind.Invalid;
                 }
