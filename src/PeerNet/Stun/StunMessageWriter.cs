@@ -113,6 +113,13 @@ public ref struct StunMessageWriter
             return false;
         }
 
+        // Checked before padding so that huge lengths cannot overflow the arithmetic.
+        if (length > ushort.MaxValue)
+        {
+            _overflowed = true;
+            return false;
+        }
+
         var total = StunMessage.AttributeHeaderLength + StunMessage.Pad(length);
         if (total > _buffer.Length - _length || _length + total > StunMessage.MaxLength)
         {

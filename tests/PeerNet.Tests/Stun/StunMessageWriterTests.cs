@@ -67,6 +67,11 @@ public class StunMessageWriterTests
         Assert.Equal(StunMessage.MaxLength, w.Length);
         Assert.True(StunMessageReader.TryParse(w.Message, out _, out _));
         Assert.False(w.AddUseCandidate());
+
+        w = new StunMessageWriter(buffer, StunMethod.Send, StunClass.Indication, StunTransactionId.NewRandom());
+        Assert.False(w.TryReserveAttribute(StunAttributeType.Data, int.MaxValue, out var value));
+        Assert.True(value.IsEmpty);
+        Assert.True(w.HasOverflowed);
     }
 
     [Fact]
