@@ -132,12 +132,12 @@ public static class SignalingBenchmark
                 results.Add(quietest);
                 all.Add(quietest);
             }
-            string table = Table(n, options, results);
+            string table = Table(n, results);
             Say(table);
             report.AppendLine(table).AppendLine();
         }
 
-        string summary = Summary(all, options);
+        string summary = Summary(all);
         Say(summary);
         report.AppendLine(summary);
         if (options.OutFile is { } outFile) await File.AppendAllTextAsync(outFile, report.ToString()).ConfigureAwait(false);
@@ -189,7 +189,16 @@ public static class SignalingBenchmark
             var ready = server == "peernet"
                 ? (Url: new Uri($"http://127.0.0.1:{port}/healthz"), Expect: "ok")
                 : (Url: new Uri($"http://127.0.0.1:{port}/"), Expect: "PeerJS Server");
-            await process.WaitReadyAsync(ready.Url, ready.Expect, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            try
+            {
+                await process.WaitReadyAsync(ready.Url, ready.Expect, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+            {
+                result.Failure = e.Message;
+                say($"  FAILED: {e.Message}");
+                return result;
+            }
             await Task.Delay(1000).ConfigureAwait(false);
             result.RssIdle = process.ReadMemory().RssBytes;
 
@@ -299,7 +308,7 @@ public static class SignalingBenchmark
         return result;
     }
 
-    private static string Table(int n, BenchOptions options, List<RunResult> results)
+    private static string Table(int n, List<RunResult> results)
     {
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"### {n:N0} clients").AppendLine();
@@ -349,11 +358,10 @@ public static class SignalingBenchmark
         foreach (var r in results.Where(r => r.Failure is not null || r.ConnectFailures.Length > 0 || r.ErrorCodes.Length > 0 || r.DropReasons.Length > 0))
             sb.AppendLine().Append(CultureInfo.InvariantCulture,
                 $"{r.Server}: {r.Failure} connect failures: [{r.ConnectFailures}] errors: [{r.ErrorCodes}] drops: [{r.DropReasons}] (log {r.Log})");
-        _ = options;
         return sb.ToString();
     }
 
-    private static string Summary(List<RunResult> all, BenchOptions options)
+    private static string Summary(List<RunResult> all)
     {
         var sb = new StringBuilder();
         sb.AppendLine("### Summary").AppendLine();
@@ -389,7 +397,6 @@ public static class SignalingBenchmark
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"- {n:N0} clients, ≥ 2× PeerJS signals/s at no worse p99: {(met ? "MET" : "MISSED")} ({x:F2}×, p99 {net.P99Ms:F2} vs {js.P99Ms:F2} ms)");
         }
-        _ = options;
         return sb.ToString();
     }
 
