@@ -1,0 +1,89 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using PeerNet.Hub;
+using Spectre.Console;
+
+namespace PeerNet.Cli;
+
+/// <summary><c>peernet serve</c>: runs the hub (signaling, ICE servers, web app).</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var port = new Option<int?>("--port", "-p") { Description = $"TCP port to listen on (default {HubOptions.DefaultPort}; 0 picks a free one)" };
+        var bind = new Option<string?>("--bind") { Description = "address to listen on: an IP, 'localhost', or '*' for all interfaces (default *)" };
+        var dataDir = new Option<string?>("--data-dir") { Description = "where the hub keeps its state, e.g. its self-signed certificate (default ~/.local/share/peernet)" };
+        var cert = new Option<string?>("--cert") { Description = "PEM certificate for HTTPS (with --key); default: a self-signed one kept in the data directory" };
+        var key = new Option<string?>("--key") { Description = "PEM private key for --cert" };
+        var http = new Option<bool>("--http") { Description = "serve plain HTTP instead of HTTPS (only on a loopback --bind)" };
+        var webRoot = new Option<string?>("--web-root") { Description = "serve the web app from this folder (development)" };
+        var iceServer = new Option<string[]>("--ice-server") { Description = "an ICE server URL to hand to peers, e.g. stun:stun.example.org:3478 (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var config = new Option<string?>("--config") { Description = "a JSON configuration file (default: ./appsettings.json if present)" };
+
+        var command = new Command("serve", "Run the hub: signaling server, ICE servers and the web app.")
+        {
+            port, bind, dataDir, cert, key, http, webRoot, iceServer, config,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            try
+            {
+                var options = HubConfiguration.Load(result.GetValue(config));
+                if (result.GetValue(port) is { } p) options.Port = p;
+                if (result.GetValue(bind) is { } b) options.Bind = b;
+                if (result.GetValue(dataDir) is { } d) options.DataDir = d;
+                if (result.GetValue(cert) is { } c) options.CertPath = c;
+                if (result.GetValue(key) is { } k) options.KeyPath = k;
+                if (result.GetValue(http)) options.Http = true;
+                if (result.GetValue(webRoot) is { } w) options.WebRoot = w;
+                foreach (var url in result.GetValue(iceServer) ?? []) options.IceServers.Add(new IceServerOptions { Urls = [url] });
+
+                await using var hub = await HubServer.StartAsync(options, cancellationToken).ConfigureAwait(false);
+                PrintBanner(hub);
+                try
+                {
+                    await hub.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                return 0;
+            }
+            catch (HubConfigurationException e)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                return 2;
+            }
+            catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the port is already in use ({e.Message}). Stop the other server or pick another --port.");
+                return 2;
+            }
+            catch (SocketException e)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] cannot listen: {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    private static void PrintBanner(HubServer hub)
+    {
+        var grid = new Grid().AddColumn().AddColumn();
+        grid.AddRow(new Markup("[bold]Open[/]"), new Markup($"[link]{Markup.Escape(hub.Url.ToString())}[/]"));
+        grid.AddRow(new Markup("[bold]Signaling[/]"), new Text(hub.SignalingUrl.ToString()));
+        if (hub.CertificateSha256 is { } fingerprint)
+        {
+            var origin = hub.CertificateGenerated ? "self-signed, created now in " + hub.DataDir : "from " + hub.DataDir;
+            grid.AddRow(new Markup("[bold]Certificate[/]"), new Text(origin));
+            grid.AddRow(new Markup("[bold]SHA-256[/]"), new Text(fingerprint));
+        }
+        else
+        {
+            grid.AddRow(new Markup("[bold]Transport[/]"), new Markup("[yellow]plain HTTP (loopback only)[/]"));
+        }
+        AnsiConsole.Write(new Panel(grid).Header("PeerNet hub").RoundedBorder());
+        AnsiConsole.MarkupLine("Check that the certificate your browser shows has this SHA-256. Press [bold]Ctrl+C[/] to stop.");
+    }
+}
