@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Microsoft.Playwright;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
 
@@ -7,58 +6,29 @@ namespace PeerNet.Integration.Tests;
 
 /// <summary>Files sent between real Chromium pages through the real web app and hub.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class FileTransferTests(BrowserFixture browser, ITestOutputHelper output) : IAsyncLifetime
+public sealed class FileTransferTests(BrowserFixture browser, ITestOutputHelper output) : WebAppTestBase(browser, output)
 {
-    private static readonly TimeSpan TransferTimeout = TimeSpan.FromSeconds(90);
-    private readonly TestFiles _files = new();
-    private readonly List<IPage> _pages = [];
-    private TestHub _hub = null!;
-
-    public async Task InitializeAsync() => _hub = await TestHub.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        foreach (var page in _pages) await WebApp.CloseAsync(page);
-        await _hub.DisposeAsync();
-        _files.Dispose();
-    }
-
-    private async Task<IPage> OpenAsync(string who, string url)
-    {
-        var page = await WebApp.OpenAsync(browser, output, who, url);
-        _pages.Add(page);
-        return page;
-    }
-
     [Fact(Timeout = 180_000)]
     public async Task Random_file_and_png_arrive_byte_exact_with_verified_sha256()
     {
-        var big = _files.Random("random-32MiB.bin", 32L << 20, seed: 1);
-        var png = _files.Png("gradient.png", 320, 200);
+        var big = Files.Random("random-32MiB.bin", 32L << 20, seed: 1);
+        var png = Files.Png("gradient.png", 320, 200);
         var clock = Stopwatch.StartNew();
 
-        var sender = await OpenAsync("sender", _hub.Url.ToString());
+        var sender = await OpenAsync("sender", Hub.Url.ToString());
         var link = await WebApp.ShareAsync(sender, big, png);
         var receiver = await OpenAsync("receiver", link);
 
         await WebApp.WaitVerifiedAsync(receiver, 0, TransferTimeout);
         await WebApp.WaitVerifiedAsync(receiver, 1, TransferTimeout);
-        output.WriteLine($"both files verified after {clock.Elapsed.TotalSeconds:0.0} s");
+        Output.WriteLine($"both files verified after {clock.Elapsed.TotalSeconds:0.0} s");
 
-        string[] originals = [big, png];
-        for (var i = 0; i < originals.Length; i++)
-        {
-            var row = WebApp.FileRow(receiver, i);
-            var expected = TestFiles.Sha256Hex(originals[i]);
-            await Expect(row.GetByTestId("file-percent")).ToHaveTextAsync("100%");
-            await Expect(row.GetByTestId("file-status")).ToContainTextAsync("verified");
-            // The page's own SHA-256 (sha256.js) matches .NET's hash of the original file.
-            await Expect(row.GetByTestId("file-sha256")).ToHaveTextAsync(expected);
-            var saved = await WebApp.SaveAsync(receiver, i, Path.Combine(_files.Downloads, "r1"));
-            Assert.Equal(Path.GetFileName(originals[i]), Path.GetFileName(saved));
-            Assert.Equal(new FileInfo(originals[i]).Length, new FileInfo(saved).Length);
-            Assert.Equal(expected, TestFiles.Sha256Hex(saved));
-        }
+        // Percent 100, "verified", the page's own SHA-256 (sha256.js) equal to .NET's hash of the
+        // original, and the saved download byte-identical.
+        await Expect(WebApp.FileRow(receiver, 0).GetByTestId("file-status")).ToContainTextAsync("verified");
+        await AssertSavedIdenticalAsync(receiver, 0, big, "r1");
+        await AssertSavedIdenticalAsync(receiver, 1, png, "r1");
+
         // The PNG is previewed, and decodes as a real image.
         var preview = WebApp.FileRow(receiver, 1).GetByTestId("file-preview");
         await Expect(preview).ToBeVisibleAsync();
@@ -66,9 +36,52 @@ public sealed class FileTransferTests(BrowserFixture browser, ITestOutputHelper 
         await Expect(receiver.GetByTestId("receive-done")).ToBeVisibleAsync();
 
         // The sender saw the receiver finish.
-        var row0 = sender.Locator("[data-testid=receiver-row]");
-        await Expect(row0).ToHaveCountAsync(1);
-        await Expect(row0).ToHaveAttributeAsync("data-state", "complete", new() { Timeout = 10_000 });
-        await Expect(row0.GetByTestId("receiver-percent")).ToHaveTextAsync("100%");
+        var row = sender.GetByTestId("receiver-row");
+        await Expect(row).ToHaveCountAsync(1);
+        await Expect(row).ToHaveAttributeAsync("data-state", "complete", new() { Timeout = 10_000 });
+        await Expect(row.GetByTestId("receiver-percent")).ToHaveTextAsync("100%");
+
+        // The diagnostics panel shows the connection: a selected candidate pair on loopback, DTLS up.
+        await receiver.Locator("[data-testid=diagnostics] > summary").ClickAsync();
+        var connection = receiver.GetByTestId("diag-connection");
+        await Expect(connection.GetByTestId("diag-selected-pair")).ToContainTextAsync("127.0.0.1");
+        await Expect(receiver.GetByTestId("diag-log")).ToContainTextAsync("offer");
+        await Expect(receiver.GetByTestId("diag-log")).ToContainTextAsync("answer");
+        await Expect(receiver.GetByTestId("diag-log")).ToContainTextAsync("candidate");
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Third_receiver_joining_mid_transfer_gets_everything_intact()
+    {
+        var big = Files.Random("random-64MiB.bin", 64L << 20, seed: 2);
+        var png = Files.Png("small.png", 40, 30);
+
+        var sender = await OpenAsync("sender", Hub.Url.ToString());
+        var link = await WebApp.ShareAsync(sender, big, png);
+        var first = await OpenAsync("receiver-1", link);
+        var second = await OpenAsync("receiver-2", link);
+
+        // The third receiver arrives while the first is between 20 % and 100 % of the big file.
+        var seen = await WaitPercentAsync(first, 20, TransferTimeout);
+        var third = await OpenAsync("receiver-3", link);
+        Output.WriteLine($"third receiver opened the link when the first was at {seen}%");
+        Assert.InRange(seen, 20, 99);
+        Assert.NotEqual("verified", await WebApp.FileRow(first, 0).GetAttributeAsync("data-state"));
+
+        var receivers = new[] { first, second, third };
+        foreach (var receiver in receivers)
+        {
+            await WebApp.WaitVerifiedAsync(receiver, 0, TransferTimeout);
+            await WebApp.WaitVerifiedAsync(receiver, 1, TransferTimeout);
+        }
+        for (var r = 0; r < receivers.Length; r++)
+        {
+            await AssertSavedIdenticalAsync(receivers[r], 0, big, $"r{r + 1}");
+            await AssertSavedIdenticalAsync(receivers[r], 1, png, $"r{r + 1}");
+        }
+
+        var rows = sender.GetByTestId("receiver-row");
+        await Expect(rows).ToHaveCountAsync(3);
+        for (var i = 0; i < 3; i++) await Expect(rows.Nth(i)).ToHaveAttributeAsync("data-state", "complete", new() { Timeout = 10_000 });
     }
 }
