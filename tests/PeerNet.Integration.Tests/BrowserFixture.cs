@@ -49,11 +49,11 @@ public sealed class BrowserFixture : IAsyncLifetime
     }
 
     /// <summary>A fresh context (own storage, own downloads) with the permissions WebRTC on loopback needs.</summary>
-    public async Task<IPage> NewPageAsync()
+    public async Task<IPage> NewPageAsync(bool grantMedia = true)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { AcceptDownloads = true });
         // Headless Chromium gathers loopback ICE candidates only for pages allowed to use camera/mic.
-        await context.GrantPermissionsAsync(["camera", "microphone"]);
+        if (grantMedia) await context.GrantPermissionsAsync(["camera", "microphone"]);
         context.SetDefaultTimeout(30_000);
         return await context.NewPageAsync();
     }

@@ -56,4 +56,55 @@ public sealed class TransferFailureTests(BrowserFixture browser, ITestOutputHelp
         var text = await WebApp.WaitErrorAsync(receiver, "sender-offline", TimeSpan.FromSeconds(20));
         Assert.Contains("The sender is not online", text);
     }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Data_damaged_on_the_way_is_caught_as_a_checksum_mismatch_and_not_offered()
+    {
+        var file = Files.Random("damaged.bin", 8L << 20, seed: 6);
+        // The sender's page flips one byte of its 40th binary message after the block digests
+        // were computed: what a corrupting path (or a buggy peer) would deliver.
+        var sender = await OpenAsync("sender", Hub.Url.ToString(), page => page.AddInitScriptAsync("""
+            (() => {
+              const send = RTCDataChannel.prototype.send;
+              let binary = 0;
+              RTCDataChannel.prototype.send = function (data) {
+                if (typeof data !== 'string' && ++binary === 40) {
+                  const copy = new Uint8Array(data.byteLength);
+                  copy.set(new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.byteLength));
+                  copy[100] ^= 0xff;
+                  return send.call(this, copy);
+                }
+                return send.call(this, data);
+              };
+            })();
+            """));
+        var link = await WebApp.ShareAsync(sender, file);
+        var receiver = await OpenAsync("receiver", link);
+
+        var text = await WebApp.WaitErrorAsync(receiver, "checksum-mismatch", TimeSpan.FromSeconds(60));
+        Assert.Contains("damaged", text, StringComparison.OrdinalIgnoreCase);
+        await Expect(WebApp.FileRow(receiver, 0)).ToHaveAttributeAsync("data-state", "failed");
+        await Expect(WebApp.FileRow(receiver, 0).GetByTestId("file-save")).ToBeHiddenAsync();
+        var row = sender.GetByTestId("receiver-row");
+        await Expect(row).ToHaveAttributeAsync("data-state", "failed", new() { Timeout = 10_000 });
+        await Expect(row.GetByTestId("receiver-status")).ToContainTextAsync("Checksum mismatch");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Connection_that_cannot_be_established_is_reported_with_its_ice_and_connection_states()
+    {
+        var sender = await OpenAsync("sender", Hub.Url.ToString());
+        var link = await WebApp.ShareAsync(sender, Files.Png("a.png", 8, 8));
+        // This receiver gathers no candidates (no camera/microphone permission on loopback) and
+        // ignores the sender's: no path can work. It gives up after 5 s instead of 30.
+        var url = link.Replace("/#/", "/?connectTimeout=5#/", StringComparison.Ordinal);
+        var receiver = await OpenAsync("receiver", url,
+            page => page.AddInitScriptAsync("RTCPeerConnection.prototype.addIceCandidate = async function () {};"),
+            grantMedia: false);
+
+        var text = await WebApp.WaitErrorAsync(receiver, "connection-failed", TimeSpan.FromSeconds(30));
+        Assert.Contains("ICE connection state:", text);
+        Assert.Contains("connection state:", text);
+        Assert.Matches("ICE connection state: (new|checking|disconnected|failed)", text);
+    }
 }

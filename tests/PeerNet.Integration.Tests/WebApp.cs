@@ -10,12 +10,13 @@ namespace PeerNet.Integration.Tests;
 public static partial class WebApp
 {
     /// <summary>Opens a page in a fresh context; its console goes to the test output.</summary>
-    public static async Task<IPage> OpenAsync(BrowserFixture browser, ITestOutputHelper output, string who, string url)
+    public static async Task<IPage> OpenAsync(BrowserFixture browser, ITestOutputHelper output, string who, string url, Func<IPage, Task>? beforeGoto = null, bool grantMedia = true)
     {
-        var page = await browser.NewPageAsync();
+        var page = await browser.NewPageAsync(grantMedia);
         var clock = Stopwatch.StartNew();
         page.Console += (_, m) => Log(output, $"[{clock.Elapsed.TotalSeconds,6:0.00}s {who}] {m.Type}: {m.Text}");
         page.PageError += (_, e) => Log(output, $"[{clock.Elapsed.TotalSeconds,6:0.00}s {who}] page error: {e}");
+        if (beforeGoto is not null) await beforeGoto(page);
         await page.GotoAsync(url);
         return page;
     }

@@ -33,9 +33,9 @@ public abstract class WebAppTestBase(BrowserFixture browser, ITestOutputHelper o
         Files.Dispose();
     }
 
-    protected async Task<IPage> OpenAsync(string who, string url)
+    protected async Task<IPage> OpenAsync(string who, string url, Func<IPage, Task>? beforeGoto = null, bool grantMedia = true)
     {
-        var page = await WebApp.OpenAsync(Browser, Output, who, url);
+        var page = await WebApp.OpenAsync(Browser, Output, who, url, beforeGoto, grantMedia);
         _pages.Add(page);
         return page;
     }

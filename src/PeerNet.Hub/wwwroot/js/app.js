@@ -13,6 +13,9 @@ const RENDER_INTERVAL_MS = 200;
 const UNKNOWN_OFFER_WAIT_MS = 3000;
 
 const errorBox = document.querySelector('[data-testid="error"]');
+const params = new URLSearchParams(location.search);
+// ?connectTimeout=SECONDS (1–120): how long to wait for a peer connection before calling it failed.
+const CONNECT_TIMEOUT_MS = 1000 * Math.min(120, Math.max(1, Number(params.get('connectTimeout')) || 30));
 const diagnostics = new Diagnostics(document.getElementById('diagnostics-root'));
 
 /** Shows a failure, explained in words. `code` is kept in data-code for tests and styling. */
@@ -179,7 +182,7 @@ async function shareFiles(view, files) {
     receivers.set(from, r);
     byTestId(view, 'no-receivers').hidden = true;
     receiverList.append(r.el);
-    const peer = new Peer({ initiator: false, iceServers: sig.iceServers, remoteId: from });
+    const peer = new Peer({ initiator: false, iceServers: sig.iceServers, remoteId: from, connectTimeoutMs: CONNECT_TIMEOUT_MS });
     r.peer = peer;
     diagnostics.addConnection(`Receiver ${receiverCount}`, peer);
     peer.addEventListener('signal', (ev) => sig.signal(from, ev.detail));
@@ -190,8 +193,10 @@ async function shareFiles(view, files) {
       const sender = new FileSender(peer, files);
       r.sender = sender;
       sender.addEventListener('progress', (ev) => r.progress(ev.detail.bytesAcked, ev.detail.totalBytes));
+      const started = performance.now();
       sender.addEventListener('complete', () => {
-        r.finish('complete', 'Delivered: every file arrived and was verified.');
+        const seconds = (performance.now() - started) / 1000;
+        r.finish('complete', `Delivered in ${formatDuration(seconds)} (${formatBytes(total / Math.max(seconds, 0.001))}/s): every file arrived and was verified.`);
         setTimeout(() => peer.destroy(), 1000);
       });
       sender.addEventListener('error', (ev) => r.finish('failed', ev.detail.code === 'peer-closed'
@@ -348,7 +353,6 @@ async function startReceiveView(room, senderId) {
     setTimeout(() => peer?.destroy(), 500);
   };
 
-  const params = new URLSearchParams(location.search);
   const storage = await createStorage(params.get('storage'));
   setText(byTestId(view, 'storage-note'), storage.describe());
   view.dataset.storage = storage.kind;
@@ -384,7 +388,7 @@ async function startReceiveView(room, senderId) {
   }
   setText(status, 'Connecting to the sender…');
 
-  peer = new Peer({ initiator: true, iceServers: sig.iceServers, remoteId: senderId });
+  peer = new Peer({ initiator: true, iceServers: sig.iceServers, remoteId: senderId, connectTimeoutMs: CONNECT_TIMEOUT_MS });
   diagnostics.addConnection('Sender', peer);
   receiver = new FileReceiver(peer, storage);
   peer.addEventListener('signal', (ev) => sig.signal(senderId, ev.detail));
@@ -454,7 +458,7 @@ function newFileRow(meta, index) {
       h('span', { class: 'muted' }, formatBytes(meta.size))),
     h('div', { class: 'row-progress' }, bar, percent),
     h('div', { class: 'row-meta' }, status, ' ', speed),
-    h('div', { class: 'row-sha' }, sha),
+    h('div', { class: 'row-sha', hidden: true }, h('span', { class: 'muted small' }, 'SHA-256 '), sha),
     h('div', { class: 'row-actions' }, save, saveAs),
     preview);
   const meter = new RateMeter();
@@ -483,6 +487,7 @@ function newFileRow(meta, index) {
       received = meta.size;
       setState('verified', 'SHA-256 verified');
       setText(sha, hex);
+      sha.parentElement.hidden = false;
       sha.title = 'SHA-256 of the received file; it matches the sender’s';
       render();
       const url = URL.createObjectURL(blob);

@@ -164,6 +164,15 @@ function describe(msg) {
       return `welcome: id ${msg.id}${msg.resumed ? ' (resumed)' : ''}, ${Array.isArray(msg.iceServers) ? msg.iceServers.length : 0} ICE server(s)`;
     case 'joined':
       return `joined ${msg.room}: ${(msg.peers ?? []).length} other peer(s)${(msg.peers ?? []).length ? ` (${msg.peers.join(', ')})` : ''}`;
+    case 'join':
+    case 'leave':
+      return `${msg.type} ${msg.room}`;
+    case 'left':
+      return `left ${msg.room}`;
+    case 'ping':
+      return 'ping';
+    case 'pong':
+      return 'pong';
     case 'peer-joined':
       return `peer-joined ${msg.room}: ${msg.id}`;
     case 'peer-left':

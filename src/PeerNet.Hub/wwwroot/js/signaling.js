@@ -312,6 +312,7 @@ export class SignalingClient extends EventTarget {
   _startPing() {
     this._stopPing();
     this._lastReceived = Date.now();
+    this._ping(); // measures the round-trip time right away
     this._pingTimer = setInterval(() => {
       const ws = this._ws;
       if (!ws) return;
@@ -320,11 +321,15 @@ export class SignalingClient extends EventTarget {
         try { ws.close(); } catch { /* ignore */ }
         return;
       }
-      const ref = `p${this._nextRef++}`;
-      this._pingSent.clear();
-      this._pingSent.set(ref, Date.now());
-      this._send({ type: 'ping', ref });
+      this._ping();
     }, this.pingIntervalMs);
+  }
+
+  _ping() {
+    const ref = `p${this._nextRef++}`;
+    this._pingSent.clear();
+    this._pingSent.set(ref, Date.now());
+    this._send({ type: 'ping', ref });
   }
 
   _stopPing() {
