@@ -34,6 +34,7 @@ public sealed class FileTransferTests(BrowserFixture browser, ITestOutputHelper 
         await Expect(preview).ToBeVisibleAsync();
         Assert.Equal(320, await preview.EvaluateAsync<int>("img => img.decode().then(() => img.naturalWidth)"));
         await Expect(receiver.GetByTestId("receive-done")).ToBeVisibleAsync();
+        await Expect(receiver.GetByTestId("receive-view")).ToHaveAttributeAsync("data-storage", "opfs");
 
         // The sender saw the receiver finish.
         var row = sender.GetByTestId("receiver-row");
@@ -83,5 +84,23 @@ public sealed class FileTransferTests(BrowserFixture browser, ITestOutputHelper 
         var rows = sender.GetByTestId("receiver-row");
         await Expect(rows).ToHaveCountAsync(3);
         for (var i = 0; i < 3; i++) await Expect(rows.Nth(i)).ToHaveAttributeAsync("data-state", "complete", new() { Timeout = 10_000 });
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Receiver_without_disk_storage_keeps_files_in_memory_and_states_the_limit()
+    {
+        var file = Files.Random("in-memory.bin", 6L << 20, seed: 8);
+        var png = Files.Png("in-memory.png", 16, 16);
+        var sender = await OpenAsync("sender", Hub.Url.ToString());
+        var link = await WebApp.ShareAsync(sender, file, png);
+        // ?storage=memory forces the fallback used by browsers without OPFS writable streams.
+        var receiver = await OpenAsync("receiver", link.Replace("/#/", "/?storage=memory#/", StringComparison.Ordinal));
+
+        await Expect(receiver.GetByTestId("receive-view")).ToHaveAttributeAsync("data-storage", "memory");
+        await Expect(receiver.GetByTestId("storage-note")).ToContainTextAsync("1 GiB");
+        await WebApp.WaitVerifiedAsync(receiver, 0, TransferTimeout);
+        await WebApp.WaitVerifiedAsync(receiver, 1, TransferTimeout);
+        await AssertSavedIdenticalAsync(receiver, 0, file, "r1");
+        await AssertSavedIdenticalAsync(receiver, 1, png, "r1");
     }
 }

@@ -21,6 +21,7 @@ public sealed class TransferFailureTests(BrowserFixture browser, ITestOutputHelp
         Output.WriteLine($"cancelled at {seen}%");
 
         var text = await WebApp.WaitErrorAsync(receiver, "cancelled", TimeSpan.FromSeconds(20));
+        Output.WriteLine($"receiver says: {text}");
         Assert.Contains("cancelled", text, StringComparison.OrdinalIgnoreCase);
         await Expect(row).ToHaveAttributeAsync("data-state", "cancelled");
         await Expect(WebApp.FileRow(receiver, 0)).Not.ToHaveAttributeAsync("data-state", "verified");
@@ -40,6 +41,7 @@ public sealed class TransferFailureTests(BrowserFixture browser, ITestOutputHelp
         Output.WriteLine($"sender closed its page at {seen}%");
 
         var text = await WebApp.WaitErrorAsync(receiver, "peer-left", TimeSpan.FromSeconds(20));
+        Output.WriteLine($"receiver says: {text}");
         Assert.Contains("left", text, StringComparison.OrdinalIgnoreCase);
         await Expect(WebApp.FileRow(receiver, 0).GetByTestId("file-save")).ToBeHiddenAsync();
     }
@@ -54,6 +56,7 @@ public sealed class TransferFailureTests(BrowserFixture browser, ITestOutputHelp
         // Well after the sender's page closed (its explicit leave, or the hub's resume grace).
         var receiver = await OpenAsync("receiver", link);
         var text = await WebApp.WaitErrorAsync(receiver, "sender-offline", TimeSpan.FromSeconds(20));
+        Output.WriteLine($"receiver says: {text}");
         Assert.Contains("The sender is not online", text);
     }
 
@@ -82,6 +85,7 @@ public sealed class TransferFailureTests(BrowserFixture browser, ITestOutputHelp
         var receiver = await OpenAsync("receiver", link);
 
         var text = await WebApp.WaitErrorAsync(receiver, "checksum-mismatch", TimeSpan.FromSeconds(60));
+        Output.WriteLine($"receiver says: {text}");
         Assert.Contains("damaged", text, StringComparison.OrdinalIgnoreCase);
         await Expect(WebApp.FileRow(receiver, 0)).ToHaveAttributeAsync("data-state", "failed");
         await Expect(WebApp.FileRow(receiver, 0).GetByTestId("file-save")).ToBeHiddenAsync();
@@ -103,6 +107,7 @@ public sealed class TransferFailureTests(BrowserFixture browser, ITestOutputHelp
             grantMedia: false);
 
         var text = await WebApp.WaitErrorAsync(receiver, "connection-failed", TimeSpan.FromSeconds(30));
+        Output.WriteLine($"receiver says: {text}");
         Assert.Contains("ICE connection state:", text);
         Assert.Contains("connection state:", text);
         Assert.Matches("ICE connection state: (new|checking|disconnected|failed)", text);

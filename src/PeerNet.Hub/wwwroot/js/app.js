@@ -407,7 +407,9 @@ async function startReceiveView(room, senderId) {
   });
   peer.addEventListener('error', (ev) => {
     if (receiver.finished) return;
-    fail('connection-failed', `Could not keep a connection to the sender: ${ev.detail.message}.`);
+    fail('connection-failed', connected
+      ? `Lost the connection to the sender: ${ev.detail.message}.`
+      : `Could not connect to the sender: ${ev.detail.message}.`);
   });
   peer.addEventListener('close', () => {
     if (receiver.finished || finished) return;

@@ -20,7 +20,8 @@ export function formatBytes(n) {
     n /= 1024;
     i++;
   }
-  return `${i === 0 ? n : n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)} ${units[i]}`;
+  // 2.86 MiB, 66.5 KiB, 1 GiB: three significant digits at most, no trailing zeros.
+  return `${i === 0 ? n : Number(n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0))} ${units[i]}`;
 }
 
 /** True when this browser can stream files to OPFS from the page. */
