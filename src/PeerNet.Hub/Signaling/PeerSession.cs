@@ -32,6 +32,9 @@ internal sealed class PeerSession
     public TokenBucket Bucket;
     public readonly Dictionary<string, Room> Rooms = new(StringComparer.Ordinal);
 
+    /// <summary>A frame whose send failed when the connection broke: sent first after a resume.</summary>
+    public OutboundFrame? Unsent;
+
     /// <summary>Error codes already logged for this peer, so a misbehaving client is logged once per kind.</summary>
     public int LoggedErrorKinds;
 

@@ -51,7 +51,7 @@ internal static class ServerMessage
         return End(w);
     }
 
-    public static OutboundFrame Joined(string room, List<string> peers)
+    public static OutboundFrame Joined(string room, List<string> peers, ReadOnlySpan<byte> reference)
     {
         var w = Begin();
         w.WriteStartObject();
@@ -60,23 +60,25 @@ internal static class ServerMessage
         w.WriteStartArray("peers"u8);
         foreach (var p in peers) w.WriteStringValue(p);
         w.WriteEndArray();
+        WriteRef(w, reference);
         w.WriteEndObject();
         return End(w);
     }
 
-    public static OutboundFrame Left(string room) => RoomEvent("left"u8, room, null);
+    public static OutboundFrame Left(string room, ReadOnlySpan<byte> reference) => RoomEvent("left"u8, room, null, reference);
 
-    public static OutboundFrame PeerJoined(string room, string id) => RoomEvent("peer-joined"u8, room, id);
+    public static OutboundFrame PeerJoined(string room, string id) => RoomEvent("peer-joined"u8, room, id, default);
 
-    public static OutboundFrame PeerLeft(string room, string id) => RoomEvent("peer-left"u8, room, id);
+    public static OutboundFrame PeerLeft(string room, string id) => RoomEvent("peer-left"u8, room, id, default);
 
-    private static OutboundFrame RoomEvent(ReadOnlySpan<byte> type, string room, string? id)
+    private static OutboundFrame RoomEvent(ReadOnlySpan<byte> type, string room, string? id, ReadOnlySpan<byte> reference)
     {
         var w = Begin();
         w.WriteStartObject();
         w.WriteString("type"u8, type);
         w.WriteString("room"u8, room);
         if (id is not null) w.WriteString("id"u8, id);
+        WriteRef(w, reference);
         w.WriteEndObject();
         return End(w);
     }

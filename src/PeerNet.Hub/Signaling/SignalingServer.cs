@@ -276,7 +276,7 @@ internal sealed class SignalingServer
             if (session.Rooms.TryGetValue(name, out room))
             {
                 // Already a member: answer with the current list, tell nobody.
-                lock (room) Send(session, ServerMessage.Joined(name, OthersOf(room, session)));
+                lock (room) Send(session, ServerMessage.Joined(name, OthersOf(room, session), reference));
                 return;
             }
             if (session.Rooms.Count >= _options.RoomsPerPeer)
@@ -301,7 +301,7 @@ internal sealed class SignalingServer
                 var others = OthersOf(room, session);
                 room.Members.Add(session);
                 lock (session.Gate) session.Rooms[name] = room;
-                Send(session, ServerMessage.Joined(name, others));
+                Send(session, ServerMessage.Joined(name, others, reference));
                 if (room.Members.Count > 1)
                 {
                     var notice = ServerMessage.PeerJoined(name, session.Id);
@@ -326,7 +326,7 @@ internal sealed class SignalingServer
         lock (room)
         {
             LeaveLocked(room, session);
-            Send(session, ServerMessage.Left(name));
+            Send(session, ServerMessage.Left(name, reference));
         }
     }
 
@@ -461,6 +461,11 @@ internal sealed class SignalingServer
         }
         session.Outbox.Writer.TryComplete();
         while (session.Outbox.Reader.TryRead(out var frame)) frame.Release();
+        lock (session.Gate)
+        {
+            session.Unsent?.Release();
+            session.Unsent = null;
+        }
         _logger.LogDebug("Peer {PeerId} left", session.Id);
     }
 

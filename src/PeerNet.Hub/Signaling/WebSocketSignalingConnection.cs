@@ -129,6 +129,29 @@ internal sealed class WebSocketSignalingConnection : ISignalingTransport
         }
     }
 
+    /// <summary>Sends a frame; if the connection breaks under it, keeps it for a resume instead of losing it.</summary>
+    private async Task SendOrKeepAsync(PeerSession session, OutboundFrame frame)
+    {
+        try
+        {
+            await _socket.SendAsync(frame.Memory, WebSocketMessageType.Text, true, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch
+        {
+            lock (session.Gate)
+            {
+                if (session.Unsent is null && !session.Removed)
+                {
+                    session.Unsent = frame;
+                    throw;
+                }
+            }
+            frame.Release();
+            throw;
+        }
+        frame.Release();
+    }
+
     private async Task SendLoopAsync(PeerSession session, OutboundFrame welcome)
     {
         var reader = session.Outbox.Reader;
@@ -142,19 +165,19 @@ internal sealed class WebSocketSignalingConnection : ISignalingTransport
             {
                 welcome.Release();
             }
+            OutboundFrame? unsent;
+            lock (session.Gate)
+            {
+                unsent = session.Unsent;
+                session.Unsent = null;
+            }
+            if (unsent is { } first) await SendOrKeepAsync(session, first).ConfigureAwait(false);
             // Only waiting is cancelled by a close, never a send: cancelling a send aborts the socket.
             while (await reader.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
             {
                 while (!_closing.IsCancellationRequested && reader.TryRead(out var frame))
                 {
-                    try
-                    {
-                        await _socket.SendAsync(frame.Memory, WebSocketMessageType.Text, true, CancellationToken.None).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        frame.Release();
-                    }
+                    await SendOrKeepAsync(session, frame).ConfigureAwait(false);
                 }
             }
         }
