@@ -9,25 +9,29 @@ namespace PeerNet.Integration.Tests;
 public sealed class FileTransferTests(BrowserFixture browser, ITestOutputHelper output) : WebAppTestBase(browser, output)
 {
     [Fact(Timeout = 180_000)]
-    public async Task Random_file_and_png_arrive_byte_exact_with_verified_sha256()
+    public async Task Random_file_png_and_empty_file_arrive_byte_exact_with_verified_sha256()
     {
         var big = Files.Random("random-32MiB.bin", 32L << 20, seed: 1);
         var png = Files.Png("gradient.png", 320, 200);
+        var empty = Path.Combine(Files.Root, "empty.txt");
+        File.WriteAllBytes(empty, []);
         var clock = Stopwatch.StartNew();
 
         var sender = await OpenAsync("sender", Hub.Url.ToString());
-        var link = await WebApp.ShareAsync(sender, big, png);
+        var link = await WebApp.ShareAsync(sender, big, png, empty);
         var receiver = await OpenAsync("receiver", link);
 
         await WebApp.WaitVerifiedAsync(receiver, 0, TransferTimeout);
         await WebApp.WaitVerifiedAsync(receiver, 1, TransferTimeout);
-        Output.WriteLine($"both files verified after {clock.Elapsed.TotalSeconds:0.0} s");
+        await WebApp.WaitVerifiedAsync(receiver, 2, TransferTimeout);
+        Output.WriteLine($"all files verified after {clock.Elapsed.TotalSeconds:0.0} s");
 
         // Percent 100, "verified", the page's own SHA-256 (sha256.js) equal to .NET's hash of the
         // original, and the saved download byte-identical.
         await Expect(WebApp.FileRow(receiver, 0).GetByTestId("file-status")).ToContainTextAsync("verified");
         await AssertSavedIdenticalAsync(receiver, 0, big, "r1");
         await AssertSavedIdenticalAsync(receiver, 1, png, "r1");
+        await AssertSavedIdenticalAsync(receiver, 2, empty, "r1");
 
         // The PNG is previewed, and decodes as a real image.
         var preview = WebApp.FileRow(receiver, 1).GetByTestId("file-preview");

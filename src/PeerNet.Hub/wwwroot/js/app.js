@@ -11,6 +11,7 @@ const PREVIEW_MAX_BYTES = 20 * 1024 * 1024;
 const RENDER_INTERVAL_MS = 200;
 // How long an offer from a peer not (yet) seen in the room waits for its peer-joined.
 const UNKNOWN_OFFER_WAIT_MS = 3000;
+const MANIFEST_TIMEOUT_MS = 30000;
 
 const errorBox = document.querySelector('[data-testid="error"]');
 const params = new URLSearchParams(location.search);
@@ -93,6 +94,11 @@ function progressBar(testid, label) {
 function startSendView() {
   const view = document.getElementById('send-view');
   view.hidden = false;
+  byTestId(view, 'send-other').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    location.hash = '#/';
+    location.reload();
+  });
   const input = byTestId(view, 'file-input');
   const drop = byTestId(view, 'drop-zone');
   let started = false;
@@ -274,6 +280,10 @@ async function shareFiles(view, files) {
     showError('signaling-disconnected', `Lost the connection to the hub (${ev.detail.reason}): new receivers cannot reach this page. Transfers already running continue.`);
   });
 
+  // Closing the page ends the share: ask first while someone is still downloading.
+  window.addEventListener('beforeunload', (ev) => {
+    if ([...receivers.values()].some((r) => !r.done)) ev.preventDefault();
+  });
   // Leaving the room right away tells receivers "peer left" without waiting for the hub's grace period.
   window.addEventListener('pagehide', () => {
     sig.leaveAllNow();
@@ -358,6 +368,9 @@ async function startReceiveView(room, senderId) {
   view.dataset.storage = storage.kind;
   const sig = new SignalingClient();
   diagnostics.attachSignaling(sig);
+  window.addEventListener('beforeunload', (ev) => {
+    if (receiver?.state === 'receiving') ev.preventDefault();
+  });
   window.addEventListener('pagehide', () => {
     peer?.destroy();
     sig.close();
@@ -404,6 +417,11 @@ async function startReceiveView(room, senderId) {
   peer.addEventListener('connect', () => {
     connected = true;
     setText(status, 'Connected. Waiting for the file list…');
+    setTimeout(() => {
+      if (!receiver.manifest && !finished) {
+        fail('error', 'Connected, but the sender sent no file list within 30 s (is it running a different version of PeerNet?).');
+      }
+    }, MANIFEST_TIMEOUT_MS);
   });
   peer.addEventListener('error', (ev) => {
     if (receiver.finished) return;
