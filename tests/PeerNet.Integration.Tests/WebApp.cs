@@ -45,6 +45,12 @@ public static partial class WebApp
     [GeneratedRegex("^http://127\\.0\\.0\\.1:\\d+/#/get/[A-Za-z0-9_-]{22}/[A-Za-z0-9_-]{22}$")]
     private static partial Regex ShareLinkPattern();
 
+    /// <summary>
+    /// Time allowed for one look at an element that exists: generous, because on a busy 2-core
+    /// machine a page's main thread can be late by seconds while it moves data.
+    /// </summary>
+    private const float PollTimeoutMs = 20_000;
+
     public static ILocator FileRow(IPage page, int index) => page.Locator($"[data-testid=file-row][data-index='{index}']");
 
     public static ILocator ErrorBox(IPage page) => page.GetByTestId("error");
@@ -56,7 +62,7 @@ public static partial class WebApp
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < timeout)
         {
-            if (await row.CountAsync() > 0 && await row.GetAttributeAsync("data-state", new() { Timeout = 1000 }) == "verified") return;
+            if (await row.CountAsync() > 0 && await row.GetAttributeAsync("data-state", new() { Timeout = PollTimeoutMs }) == "verified") return;
             if (await ErrorBox(page).IsVisibleAsync())
             {
                 Assert.Fail($"the receiver reported an error instead of verifying file {index}: {await ErrorBox(page).TextContentAsync()}\n{await DiagnosticsAsync(page)}");
@@ -71,7 +77,7 @@ public static partial class WebApp
     {
         var percent = FileRow(page, index).GetByTestId("file-percent");
         if (await percent.CountAsync() == 0) return -1;
-        var text = (await percent.TextContentAsync(new() { Timeout = 1000 }))?.Trim() ?? "";
+        var text = (await percent.TextContentAsync(new() { Timeout = PollTimeoutMs }))?.Trim() ?? "";
         return int.TryParse(text.TrimEnd('%'), out var p) ? p : -1;
     }
 

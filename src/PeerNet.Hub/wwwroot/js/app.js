@@ -19,11 +19,16 @@ const params = new URLSearchParams(location.search);
 const CONNECT_TIMEOUT_MS = 1000 * Math.min(120, Math.max(1, Number(params.get('connectTimeout')) || 30));
 const diagnostics = new Diagnostics(document.getElementById('diagnostics-root'));
 
+function log(...args) {
+  console.info('[peernet]', ...args);
+}
+
 /** Shows a failure, explained in words. `code` is kept in data-code for tests and styling. */
 function showError(code, message) {
   errorBox.dataset.code = code;
   errorBox.replaceChildren(h('strong', {}, titleFor(code)), ' ', message);
   errorBox.hidden = false;
+  log(`error ${code}: ${message}`);
 }
 
 function clearError() {
@@ -192,9 +197,16 @@ async function shareFiles(view, files) {
     r.peer = peer;
     diagnostics.addConnection(`Receiver ${receiverCount}`, peer);
     peer.addEventListener('signal', (ev) => sig.signal(from, ev.detail));
-    peer.addEventListener('error', (ev) => r.finish('failed', `Connection failed: ${ev.detail.message}`));
+    log(`receiver ${from}: offer received`);
+    peer.addEventListener('error', (ev) => {
+      log(`receiver ${from}: ${ev.detail.code}: ${ev.detail.message}`);
+      r.finish('failed', ev.detail.wasConnected
+        ? `The receiver left or went offline before the transfer finished: ${ev.detail.message}.`
+        : `Connection failed: ${ev.detail.message}`);
+    });
     peer.addEventListener('close', () => r.finish('failed', 'The receiver left before the transfer finished (peer left).'));
     peer.addEventListener('connect', () => {
+      log(`receiver ${from}: connected, sending`);
       r.setStatus('sending', 'Sending…');
       const sender = new FileSender(peer, files);
       r.sender = sender;
@@ -202,9 +214,11 @@ async function shareFiles(view, files) {
       const started = performance.now();
       sender.addEventListener('complete', () => {
         const seconds = (performance.now() - started) / 1000;
+        log(`receiver ${from}: delivered in ${seconds.toFixed(1)} s`);
         r.finish('complete', `Delivered in ${formatDuration(seconds)} (${formatBytes(total / Math.max(seconds, 0.001))}/s): every file arrived and was verified.`);
         setTimeout(() => peer.destroy(), 1000);
       });
+      sender.addEventListener('error', (ev) => log(`receiver ${from}: transfer failed: ${ev.detail.code}: ${ev.detail.message}`));
       sender.addEventListener('error', (ev) => r.finish('failed', ev.detail.code === 'peer-closed'
         ? 'The receiver left before the transfer finished (peer left).'
         : `Failed: ${ev.detail.message}`));
@@ -415,6 +429,7 @@ async function startReceiveView(room, senderId) {
     }
   });
   peer.addEventListener('connect', () => {
+    log('connected to the sender');
     connected = true;
     setText(status, 'Connected. Waiting for the file list…');
     setTimeout(() => {
@@ -425,9 +440,13 @@ async function startReceiveView(room, senderId) {
   });
   peer.addEventListener('error', (ev) => {
     if (receiver.finished) return;
-    fail('connection-failed', connected
-      ? `Lost the connection to the sender: ${ev.detail.message}.`
-      : `Could not connect to the sender: ${ev.detail.message}.`);
+    if (ev.detail.wasConnected) {
+      // Once connected, a connection that dies means the sender went away (closed the page
+      // without a goodbye, slept, or lost the network): from here these look the same.
+      fail('peer-left', `The sender left or went offline before the transfer finished: ${ev.detail.message}.`);
+    } else {
+      fail('connection-failed', `Could not connect to the sender: ${ev.detail.message}.`);
+    }
   });
   peer.addEventListener('close', () => {
     if (receiver.finished || finished) return;
@@ -439,6 +458,7 @@ async function startReceiveView(room, senderId) {
   receiver.addEventListener('manifest', (ev) => {
     const files = ev.detail.files;
     const total = files.reduce((s, f) => s + f.size, 0);
+    log(`file list: ${files.length} file(s), ${total} bytes`);
     setText(status, `Receiving ${files.length} file${files.length === 1 ? '' : 's'} (${formatBytes(total)})…`);
     view.dataset.state = 'receiving';
     rows.length = 0;
@@ -448,6 +468,7 @@ async function startReceiveView(room, senderId) {
   receiver.addEventListener('file-progress', (ev) => rows[ev.detail.file]?.progress(ev.detail.received));
   receiver.addEventListener('file-verified', (ev) => rows[ev.detail.file]?.verified(ev.detail.sha256, ev.detail.blob));
   receiver.addEventListener('complete', () => {
+    log('all files verified');
     finished = true;
     view.dataset.state = 'complete';
     setText(status, 'Done.');

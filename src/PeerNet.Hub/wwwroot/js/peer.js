@@ -22,6 +22,8 @@ export class Peer extends EventTarget {
     this.initiator = !!options.initiator;
     this.remoteId = options.remoteId ?? null;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 30000;
+    // A connection that stays 'disconnected' this long is given up (Chromium takes longer to say 'failed').
+    this.disconnectTimeoutMs = options.disconnectTimeoutMs ?? 10000;
     this.channelLabel = options.channelLabel ?? CHANNEL_LABEL;
     this.destroyed = false;
     this.connected = false;
@@ -47,8 +49,23 @@ export class Peer extends EventTarget {
     pc.onsignalingstatechange = () => this._emitState();
     pc.oniceconnectionstatechange = () => {
       this._emitState();
-      if (pc.iceConnectionState === 'failed') {
-        this._fail('ice-failed', 'ICE failed: no network path between the two browsers worked');
+      const state = pc.iceConnectionState;
+      if (state === 'failed') {
+        this._fail('ice-failed', this.connected
+          ? 'the connection was lost (ICE consent checks went unanswered)'
+          : 'ICE failed: no network path between the two browsers worked');
+      } else if (state === 'disconnected') {
+        if (!this._disconnectTimer) {
+          this._disconnectTimer = setTimeout(() => {
+            this._disconnectTimer = null;
+            if (pc.iceConnectionState === 'disconnected') {
+              this._fail('ice-disconnected', `the connection was lost (no answer from the other side for ${Math.round(this.disconnectTimeoutMs / 1000)} s)`);
+            }
+          }, this.disconnectTimeoutMs);
+        }
+      } else {
+        clearTimeout(this._disconnectTimer);
+        this._disconnectTimer = null;
       }
     };
     pc.onconnectionstatechange = () => {
@@ -122,7 +139,8 @@ export class Peer extends EventTarget {
     if (this.destroyed) return;
     this.destroyed = true;
     clearTimeout(this._connectTimer);
-    if (error) this._emit('error', error);
+    clearTimeout(this._disconnectTimer);
+    if (error) this._emit('error', { ...error, wasConnected: this.connected });
     try { this.channel?.close(); } catch { /* ignore */ }
     try { this.pc.close(); } catch { /* ignore */ }
     this._emit('close', {});
@@ -150,18 +168,23 @@ export class Peer extends EventTarget {
   _setupChannel(channel) {
     this.channel = channel;
     channel.binaryType = 'arraybuffer';
-    channel.onopen = () => {
-      if (this.destroyed) return;
+    const opened = () => {
+      if (this.destroyed || this.connected) return;
       this.connected = true;
       clearTimeout(this._connectTimer);
       this._emitState();
       this._emit('connect', {});
     };
+    channel.onopen = opened;
+    // The answering side may get the channel from 'datachannel' already open, and then no
+    // 'open' event follows.
+    if (channel.readyState === 'open') queueMicrotask(opened);
     channel.onmessage = (ev) => this._emit('data', { data: ev.data });
     channel.onclose = () => {
       if (this.destroyed) return;
       this.destroyed = true;
       clearTimeout(this._connectTimer);
+      clearTimeout(this._disconnectTimer);
       try { this.pc.close(); } catch { /* ignore */ }
       this._emit('close', { remote: true });
     };

@@ -112,7 +112,7 @@ export class FileSender extends EventTarget {
     this._error = null;
 
     this._onData = (ev) => this._handle(ev.detail.data);
-    this._onClose = () => this._abort(new TransferError('peer-closed', 'the receiver closed the connection'));
+    this._onClose = () => this._failNow(new TransferError('peer-closed', 'the receiver closed the connection'));
     peer.addEventListener('data', this._onData);
     peer.addEventListener('close', this._onClose);
   }
@@ -141,13 +141,21 @@ export class FileSender extends EventTarget {
       this._emit('complete', {});
       this._detach();
     } catch (e) {
-      if (this.state === 'cancelled') return;
-      this.state = 'failed';
-      const err = e instanceof TransferError ? e : new TransferError('send-failed', e.message);
-      this._emit('error', { code: err.code, message: err.message });
-      this._detach();
-      this.peer.destroy();
+      this._failNow(e instanceof TransferError ? e : new TransferError('send-failed', e.message));
     }
+  }
+
+  /**
+   * Ends the transfer with an error, once: reported at once (not when the sending loop next
+   * wakes up), so a receiver's error message is not overtaken by the close that follows it.
+   */
+  _failNow(err) {
+    this._abort(err);
+    if (this.state === 'cancelled' || this.state === 'failed' || this.state === 'complete') return;
+    this.state = 'failed';
+    this._emit('error', { code: err.code, message: err.message });
+    this._detach();
+    this.peer.destroy();
   }
 
   /** Stops the transfer, tells the receiver, then closes the connection. */
@@ -232,7 +240,7 @@ export class FileSender extends EventTarget {
         this._progress();
         break;
       case 'error':
-        this._abort(new TransferError(String(msg.code ?? 'remote-error'), `the receiver reported: ${msg.message ?? msg.code}`));
+        this._failNow(new TransferError(String(msg.code ?? 'remote-error'), `the receiver reported: ${msg.message ?? msg.code}`));
         break;
       default:
         break;
