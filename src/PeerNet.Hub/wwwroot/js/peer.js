@@ -11,7 +11,7 @@
 //   data     {data}  a message (string or ArrayBuffer)
 //   state    {iceGatheringState, iceConnectionState, connectionState, signalingState, dtlsState}
 //   candidate {side: 'local'|'remote', candidate}
-//   error    {code, message, iceConnectionState, connectionState, dtlsState}
+//   error    {code, message, iceConnectionState, connectionState, dtlsState, wasConnected}
 //   close    {}  the connection is over (after an error too)
 
 export const CHANNEL_LABEL = 'files';
@@ -162,7 +162,12 @@ export class Peer extends EventTarget {
     this.remoteCandidates.push(c.candidate);
     this._emit('candidate', { side: 'remote', candidate: c.candidate });
     if (!c.candidate) return;
-    await this.pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null });
+    try {
+      await this.pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null });
+    } catch (e) {
+      // One unusable candidate is no reason to give up: the others may work.
+      this._emit('candidate', { side: 'remote', candidate: `(rejected: ${e.message})` });
+    }
   }
 
   _setupChannel(channel) {

@@ -120,9 +120,8 @@ export class SignalingClient extends EventTarget {
       const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
-        this._log('info', 'no welcome within the connect timeout');
-        try { ws.close(); } catch { /* ignore */ }
         reject(new Error('signaling: no welcome from the hub'));
+        this._abandon(ws, 'no welcome within the connect timeout');
       }, this.connectTimeoutMs);
       this._welcomeWaiter = (welcome) => {
         if (settled) return;
@@ -147,6 +146,16 @@ export class SignalingClient extends EventTarget {
         this._log('info', 'socket error');
       };
     });
+  }
+
+  /** Gives up on a socket that looks dead without waiting for its close handshake. */
+  _abandon(ws, reason) {
+    if (this._ws !== ws) return;
+    this._ws = null;
+    this._stopPing();
+    this._log('info', `${reason}; dropping the connection`);
+    try { ws.close(); } catch { /* ignore */ }
+    this._onDrop(1006);
   }
 
   _onDrop(code) {
@@ -317,8 +326,7 @@ export class SignalingClient extends EventTarget {
       const ws = this._ws;
       if (!ws) return;
       if (Date.now() - this._lastReceived > this.deadAfterMs) {
-        this._log('info', 'hub silent for too long; reconnecting');
-        try { ws.close(); } catch { /* ignore */ }
+        this._abandon(ws, 'hub silent for too long');
         return;
       }
       this._ping();

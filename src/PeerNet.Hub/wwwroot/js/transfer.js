@@ -202,14 +202,16 @@ export class FileSender extends EventTarget {
     send(this.peer, { type: 'file-end', file: index, sha256: hash.hex() });
   }
 
-  async _read(file, block) {
+  _read(file, block) {
     const start = block * this.blockSize;
     const end = Math.min(start + this.blockSize, file.size);
-    try {
-      return new Uint8Array(await file.slice(start, end).arrayBuffer());
-    } catch (e) {
-      throw new TransferError('read-failed', `could not read “${file.name}” (was it moved or changed?): ${e.message}`);
-    }
+    const reading = file.slice(start, end).arrayBuffer().then(
+      (buffer) => new Uint8Array(buffer),
+      (e) => {
+        throw new TransferError('read-failed', `could not read “${file.name}” (was it moved or changed?): ${e.message}`);
+      });
+    reading.catch(() => {}); // a read ahead may be abandoned when the transfer stops; awaiting it still throws
+    return reading;
   }
 
   _handle(data) {
@@ -304,6 +306,7 @@ export class FileReceiver extends EventTarget {
     this._verified = [];
 
     this._onData = (ev) => {
+      if (this.finished) return;
       this._queue.push(ev.detail.data);
       if (!this._pumping) this._pump();
     };
