@@ -272,8 +272,7 @@ async function shareFiles(view, files) {
     const r = receivers.get(ev.detail.id);
     if (r && !r.done) {
       r.finish('failed', 'The receiver left before the transfer finished (peer left).');
-      r.sender?.cancel();
-      r.peer?.destroy();
+      r.peer?.destroy(); // its transfer stops when the connection closes
     }
   });
   sig.addEventListener('state', (ev) => {
