@@ -78,23 +78,6 @@ public sealed class RawSignalingClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Every message received so far and not yet matched, plus whatever arrives within <paramref name="wait"/>.</summary>
-    public async Task<List<JsonElement>> DrainAsync(TimeSpan wait)
-    {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        cts.CancelAfter(wait);
-        try
-        {
-            while (true) _unmatched.Add(await _inbox.Reader.ReadAsync(cts.Token));
-        }
-        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
-        {
-        }
-        var all = _unmatched.ToList();
-        _unmatched.Clear();
-        return all;
-    }
-
     public bool IsOpen => _socket.State == WebSocketState.Open;
 
     private async Task ReceiveLoopAsync()
