@@ -1,0 +1,20 @@
+using PeerNet.Bench.Signaling;
+
+// PeerNet benchmarks. Each compares PeerNet with a reference implementation on the same machine in
+// the same run and reports ratios; docs/benchmarks.md keeps the latest figures.
+// Socket completions run on the event thread instead of hopping to the thread pool: the load
+// generator spends far less CPU per message (fewer thread wake-ups and context switches) and stays
+// within about one core, leaving the rest of the machine to the server under test. Read once, when
+// the first socket is used, so it must be set before that. Not passed on to the servers.
+Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+
+if (args.Length > 0 && args[0] == "signaling")
+    return await SignalingBenchmark.RunAsync(args[1..]);
+
+Console.Error.WriteLine("usage: dotnet run -c Release --project bench/PeerNet.Bench -- <benchmark> [options]");
+Console.Error.WriteLine();
+Console.Error.WriteLine("benchmarks:");
+Console.Error.WriteLine("  signaling   the PeerNet hub vs the PeerJS server: N WebSocket clients signalling in rooms");
+Console.Error.WriteLine();
+Console.Error.WriteLine(BenchOptions.Usage);
+return 2;
