@@ -115,9 +115,11 @@ internal sealed class SignalingServer
 
     /// <summary>
     /// The connection ended. The peer keeps its id, rooms and incoming messages for the resume
-    /// grace period, unless <paramref name="transport"/> had already been replaced by a resume.
+    /// grace period, unless <paramref name="transport"/> had already been replaced by a resume,
+    /// or the client said goodbye (<paramref name="leaving"/>: a close with code 1000), in which
+    /// case it leaves at once so the others learn it promptly.
     /// </summary>
-    public void Detach(PeerSession session, ISignalingTransport transport)
+    public void Detach(PeerSession session, ISignalingTransport transport, bool leaving = false)
     {
         lock (session.Gate)
         {
@@ -126,7 +128,7 @@ internal sealed class SignalingServer
             session.DetachedAtTicks = Math.Max(1, Now);
         }
         TrimDetachedOutbox(session);
-        if (_options.ResumeGrace == TimeSpan.Zero) Remove(session);
+        if (leaving || _options.ResumeGrace == TimeSpan.Zero) Remove(session);
     }
 
     /// <summary>Notes that something arrived on the connection (for the idle timeout).</summary>

@@ -66,7 +66,9 @@ internal sealed class WebSocketSignalingConnection : ISignalingTransport
         }
         finally
         {
-            _server.Detach(session, this);
+            // 1000 is a deliberate goodbye; anything else (1001 on page unload, a dropped
+            // TCP connection) may be followed by a resume.
+            _server.Detach(session, this, leaving: _socket.CloseStatus == WebSocketCloseStatus.NormalClosure);
             Close((int)WebSocketCloseStatus.NormalClosure, "", abortIfStuck: false);
             await sending.ConfigureAwait(false);
             _closing.Dispose();

@@ -265,6 +265,22 @@ public class SignalingServerTests
     }
 
     [Fact]
+    public void A_goodbye_close_leaves_at_once()
+    {
+        var h = new SignalingHarness();
+        var a = h.Connect();
+        var b = h.Connect();
+        a.Send("""{"type":"join","room":"r"}""");
+        b.Send("""{"type":"join","room":"r"}""");
+        a.Drain();
+        b.Drain();
+        var token = a.ResumeToken;
+        h.Server.Detach(a.Session, a.Transport, leaving: true);
+        Assert.Equal(a.Id, b.Single("peer-left").GetProperty("id").GetString());
+        Assert.NotEqual(a.Id, h.Connect(token).Id);
+    }
+
+    [Fact]
     public void Messages_queued_for_a_dropped_peer_are_bounded()
     {
         var h = new SignalingHarness(new SignalingOptions { MaxQueuedMessages = 5, MessagesPerSecond = 1000, Burst = 1000 });

@@ -1,6 +1,9 @@
 // The file transfer protocol spoken over the reliable, ordered "files" data channel.
 //
-// Sender → receiver (JSON text messages, plus binary chunks):
+// Receiver → sender first, once its side of the channel is open (repeated every few seconds
+// until the manifest arrives, so the start never hinges on who saw the channel open first):
+//   {"type":"ready","version":1}
+// Sender → receiver (JSON text messages, plus binary chunks), after the first "ready":
 //   {"type":"manifest","version":1,"blockSize":1048576,"files":[{"name","size","type","lastModified"}]}
 //   {"type":"block","file":i,"block":b,"size":n,"sha256":"<hex of these n bytes>"}
 //      followed by binary messages (chunks of at most 64 KiB) that add up to exactly n bytes
@@ -30,6 +33,7 @@ export const HIGH_WATER = 4 * 1024 * 1024;
 export const LOW_WATER = 1024 * 1024;
 export const WINDOW = 16 * 1024 * 1024;
 const MAX_FILES = 10000;
+const READY_INTERVAL_MS = 3000;
 const MAX_BLOCK_SIZE = 16 * 1024 * 1024;
 
 export async function blockDigestHex(bytes) {
@@ -107,6 +111,7 @@ export class FileSender extends EventTarget {
     this.bytesAcked = 0;
     this.state = 'idle'; // sending | complete | cancelled | failed
     this._accepted = null; // true/false once answered
+    this._ready = false; // the receiver said it listens
     this._completeReceived = false;
     this._waiter = new Waiter();
     this._error = null;
@@ -126,6 +131,7 @@ export class FileSender extends EventTarget {
     const maxMessage = this.peer.pc.sctp?.maxMessageSize;
     if (maxMessage && maxMessage > 0 && maxMessage < this.chunkSize) this.chunkSize = maxMessage;
     try {
+      await this._until(() => this._ready);
       send(this.peer, {
         type: 'manifest',
         version: PROTOCOL_VERSION,
@@ -223,6 +229,10 @@ export class FileSender extends EventTarget {
       return;
     }
     switch (msg?.type) {
+      case 'ready':
+        this._ready = true;
+        this._waiter.wake();
+        break;
       case 'accept':
         this._accepted = true;
         break;
@@ -311,6 +321,25 @@ export class FileReceiver extends EventTarget {
       if (!this._pumping) this._pump();
     };
     peer.addEventListener('data', this._onData);
+    this._onConnect = () => this._sayReady();
+    peer.addEventListener('connect', this._onConnect);
+    if (peer.connected) this._sayReady();
+  }
+
+  /** Tells the sender this side listens; again every few seconds until the manifest comes. */
+  _sayReady() {
+    if (this.manifest || this.finished || this._readyTimer) return;
+    const say = () => {
+      if (this.manifest || this.finished) {
+        clearInterval(this._readyTimer);
+        return;
+      }
+      try {
+        send(this.peer, { type: 'ready', version: PROTOCOL_VERSION });
+      } catch { /* not open (yet, or any more): the next tick or the connection's end decides */ }
+    };
+    say();
+    this._readyTimer = setInterval(say, READY_INTERVAL_MS);
   }
 
   get finished() {
