@@ -96,6 +96,9 @@ public sealed class HubServer : IAsyncDisposable
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         }
         builder.WebHost.UseKestrelHttpsConfiguration();
+        // Signaling work per message is short and never blocks, so run it where the socket
+        // completes instead of hopping to the thread pool (about two hops per routed signal).
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = options.InlineSocketScheduling);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -83,20 +83,6 @@ internal static class ServerMessage
         return End(w);
     }
 
-    /// <summary>A routed signal: <paramref name="data"/> is copied verbatim (it was validated on receipt).</summary>
-    public static OutboundFrame Signal(string from, ReadOnlySpan<byte> data)
-    {
-        var w = Begin();
-        w.WriteStartObject();
-        w.WriteString("type"u8, "signal"u8);
-        w.WriteString("from"u8, from);
-        w.WritePropertyName("data"u8);
-        if (data.IsEmpty) w.WriteNullValue();
-        else w.WriteRawValue(data, skipInputValidation: true);
-        w.WriteEndObject();
-        return End(w);
-    }
-
     public static OutboundFrame Pong(ReadOnlySpan<byte> reference)
     {
         var w = Begin();

@@ -81,6 +81,7 @@ internal sealed class SignalingServer
                     session.DetachedAtTicks = 0;
                     session.LastActivityTicks = now;
                     session.ResumeToken = PeerIds.NewResumeToken();
+                    session.RenewOutbox();
                     _byResumeToken[session.ResumeToken] = session;
                     resumed = true;
                 }
@@ -212,7 +213,7 @@ internal sealed class SignalingServer
             Reject(session, SignalingErrorCode.UnknownPeer, "no peer with that id is connected", message.Ref);
             return;
         }
-        Send(target, ServerMessage.Signal(session.Id, message.Data));
+        Send(target, OutboundFrame.Signal(session.SignalPrefix, message.Data));
         Interlocked.Increment(ref _routed);
     }
 
@@ -366,10 +367,23 @@ internal sealed class SignalingServer
     /// <summary>Queues <paramref name="frame"/> for <paramref name="session"/>; takes ownership of it.</summary>
     private void Send(PeerSession session, OutboundFrame frame)
     {
-        if (session.Removed || !session.Outbox.Writer.TryWrite(frame))
+        if (session.Removed)
         {
             frame.Release();
             return;
+        }
+        if (!session.Outbox.Writer.TryWrite(frame))
+        {
+            // Completed: the peer was just removed, or its outbox is being handed to a resumed
+            // connection; the gate orders us after that hand-over.
+            lock (session.Gate)
+            {
+                if (session.Removed || !session.Outbox.Writer.TryWrite(frame))
+                {
+                    frame.Release();
+                    return;
+                }
+            }
         }
         var transport = Volatile.Read(ref session.Transport);
         if (transport is null)

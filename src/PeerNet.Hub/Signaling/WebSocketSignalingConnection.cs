@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace PeerNet.Hub.Signaling;
@@ -17,7 +18,7 @@ internal sealed class WebSocketSignalingConnection : ISignalingTransport
     private readonly SignalingServer _server;
     private readonly WebSocket _socket;
     private readonly ILogger _logger;
-    private readonly CancellationTokenSource _closing = new();
+    private Channel<OutboundFrame>? _outbox;
     private int _closeCode;
     private string _closeReason = "";
 
@@ -34,14 +35,9 @@ internal sealed class WebSocketSignalingConnection : ISignalingTransport
     {
         if (Interlocked.CompareExchange(ref _closeCode, closeCode, 0) != 0) return;
         _closeReason = reason;
-        try
-        {
-            _closing.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            return;
-        }
+        // A frame with no buffer tells this connection's send loop to close. (Waiting on the
+        // channel without a cancellation token keeps each wait free of allocation.)
+        Volatile.Read(ref _outbox)?.Writer.TryWrite(default);
         // A client that stops reading could hold the close handshake for ever: give it a while, then cut.
         if (abortIfStuck) _ = AbortLaterAsync();
     }
@@ -55,7 +51,10 @@ internal sealed class WebSocketSignalingConnection : ISignalingTransport
     public async Task RunAsync(string? resumeToken, CancellationToken aborted)
     {
         var session = _server.Attach(resumeToken, this, out var welcome);
-        var sending = SendLoopAsync(session, welcome);
+        Volatile.Write(ref _outbox, session.Outbox);
+        // A close requested before the outbox was known (a resume racing with housekeeping).
+        if (Volatile.Read(ref _closeCode) != 0) _outbox.Writer.TryWrite(default);
+        var sending = SendLoopAsync(session, _outbox, welcome);
         try
         {
             await ReceiveLoopAsync(session, aborted).ConfigureAwait(false);
@@ -71,7 +70,6 @@ internal sealed class WebSocketSignalingConnection : ISignalingTransport
             _server.Detach(session, this, leaving: _socket.CloseStatus == WebSocketCloseStatus.NormalClosure);
             Close((int)WebSocketCloseStatus.NormalClosure, "", abortIfStuck: false);
             await sending.ConfigureAwait(false);
-            _closing.Dispose();
         }
     }
 
@@ -154,9 +152,9 @@ internal sealed class WebSocketSignalingConnection : ISignalingTransport
         frame.Release();
     }
 
-    private async Task SendLoopAsync(PeerSession session, OutboundFrame welcome)
+    private async Task SendLoopAsync(PeerSession session, Channel<OutboundFrame> outbox, OutboundFrame welcome)
     {
-        var reader = session.Outbox.Reader;
+        var reader = outbox.Reader;
         try
         {
             try
@@ -174,11 +172,14 @@ internal sealed class WebSocketSignalingConnection : ISignalingTransport
                 session.Unsent = null;
             }
             if (unsent is { } first) await SendOrKeepAsync(session, first).ConfigureAwait(false);
-            // Only waiting is cancelled by a close, never a send: cancelling a send aborts the socket.
-            while (await reader.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
+
+            // Never cancel a send: cancelling a WebSocket send aborts the socket. A close request
+            // arrives as an empty frame instead; frames behind it stay for a resume.
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (!_closing.IsCancellationRequested && reader.TryRead(out var frame))
+                while (reader.TryRead(out var frame))
                 {
+                    if (frame.Buffer is null) goto Closing;
                     await SendOrKeepAsync(session, frame).ConfigureAwait(false);
                 }
             }
@@ -187,6 +188,7 @@ internal sealed class WebSocketSignalingConnection : ISignalingTransport
         {
         }
 
+    Closing:
         if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
         {
             try

@@ -44,6 +44,7 @@ internal sealed class SimPeer(SignalingHarness harness, PeerSession session, Rec
         var list = new List<JsonElement>();
         while (Session.Outbox.Reader.TryRead(out var frame))
         {
+            if (frame.Buffer is null) continue; // a close request for the I/O side
             list.Add(JsonDocument.Parse(frame.Memory).RootElement.Clone());
             frame.Release();
         }
