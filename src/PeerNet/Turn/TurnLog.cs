@@ -28,6 +28,9 @@ internal static partial class TurnLog
     [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "TURN RFC 5780 behaviour discovery: primary {Primary}, alternate {Alternate}")]
     public static partial void BehaviorDiscovery(ILogger logger, string primary, string alternate);
 
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Debug, Message = "TURN: {Reason} from {Client}: {Detail}")]
+    public static partial void Refused(ILogger logger, TurnDropReason reason, string client, string detail);
+
     [LoggerMessage(EventId = 3009, Level = LogLevel.Error, Message = "TURN: unexpected error in {Where}")]
     public static partial void Unexpected(ILogger logger, Exception exception, string where);
 }

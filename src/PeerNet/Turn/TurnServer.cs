@@ -208,6 +208,12 @@ public sealed class TurnServer
         }
     }
 
+    /// <summary>
+    /// Tells the server a TCP/TLS client sent bytes that are neither STUN nor ChannelData framing (the
+    /// driver closes the connection): counted and logged once like other garbage.
+    /// </summary>
+    public void ReportBadFraming(in TurnClientEndpoint client) => Drop(TurnDropReason.Malformed, client, "not STUN or ChannelData framing on a stream");
+
     private TurnOutput HandleStun(in TurnClientEndpoint client, ReadOnlySpan<byte> message, Span<byte> response, long now)
     {
         if (!StunMessageReader.TryParse(message, out var request, out var error))
@@ -258,9 +264,10 @@ public sealed class TurnServer
             unknown[unknownCount++] = (ushort)StunAttributeType.ChangeRequest; // not offered: as if not understood (RFC 5780 §6.1)
         }
 
-        if (request.Contains(StunAttributeType.ResponsePort) && unknownCount < unknown.Length)
+        var hasResponsePort = request.TryGetResponsePort(out var responsePort);
+        if (hasResponsePort && !discovery && unknownCount < unknown.Length)
         {
-            unknown[unknownCount++] = (ushort)StunAttributeType.ResponsePort; // not implemented
+            unknown[unknownCount++] = (ushort)StunAttributeType.ResponsePort; // only with behaviour discovery, over UDP
         }
 
         if (unknownCount > 0)
@@ -268,7 +275,7 @@ public sealed class TurnServer
             return RespondUnknownAttributes(client, request, response, unknown[..unknownCount], now);
         }
 
-        if (hasChange && (changeIP || changePort) && client.Transport != TurnTransport.Udp)
+        if ((hasChange && (changeIP || changePort) && client.Transport != TurnTransport.Udp) || (hasResponsePort && responsePort == 0))
         {
             return RespondUnauthenticatedError(client, request, response, StunErrorCode.BadRequest, TurnDropReason.BadAttribute, now);
         }
@@ -292,7 +299,11 @@ public sealed class TurnServer
             w.AddOtherAddress(Combine(!localIsPrimaryIP, !localIsPrimaryPort));
         }
 
-        var output = FinishUnauthenticated(ref w, client, request.Length, request.HasFingerprint, now, source);
+        // RFC 5780 §7.5: RESPONSE-PORT sends the answer to another port of the client's IP address.
+        var destination = hasResponsePort
+            ? new TurnClientEndpoint(client.Transport, client.ConnectionId, client.Local, client.Remote.WithPort(responsePort), client.Handle)
+            : client;
+        var output = FinishUnauthenticated(ref w, destination, request.Length, request.HasFingerprint, now, source);
         if (output.Kind != TurnOutputKind.None)
         {
             _bindingResponses++;
@@ -681,7 +692,7 @@ public sealed class TurnServer
             return refused;
         }
 
-        if (!request.TryGetChannelNumber(out var number) || !ChannelData.IsValidChannelNumber(number))
+        if (!request.TryGetChannelNumber(out var number) || !IsValidChannelNumber(number))
         {
             return Refuse(client, request, response, auth, StunErrorCode.BadRequest, "missing or invalid CHANNEL-NUMBER");
         }
@@ -815,11 +826,20 @@ public sealed class TurnServer
 
     private TurnOutput HandleClientChannelData(in TurnClientEndpoint client, ReadOnlySpan<byte> message, long now)
     {
-        if (!ChannelData.TryParse(message, out var number, out var data, out var error))
+        // RFC 8656 §12.4; a datagram (or stream frame) holds the header, the data and at most 3 bytes of padding.
+        var number = BinaryPrimitives.ReadUInt16BigEndian(message);
+        int length = BinaryPrimitives.ReadUInt16BigEndian(message[2..]);
+        if (!IsValidChannelNumber(number))
         {
-            return Drop(TurnDropReason.Malformed, client, error.Describe());
+            return Drop(TurnDropReason.Malformed, client, StunParseError.BadChannelNumber.Describe());
         }
 
+        if (message.Length < ChannelData.HeaderLength + length || message.Length > StunMessage.Pad(ChannelData.HeaderLength + length))
+        {
+            return Drop(TurnDropReason.Malformed, client, StunParseError.BadLength.Describe());
+        }
+
+        var data = message.Slice(ChannelData.HeaderLength, length);
         if (!_allocations.TryGetValue(new TurnClientKey(client.ConnectionId, client.Remote), out var allocation) || allocation.Expires <= now)
         {
             return Drop(TurnDropReason.NoAllocation, client, "ChannelData without an allocation");
@@ -888,8 +908,17 @@ public sealed class TurnServer
         if (allocation.ChannelsByPeer.TryGetValue(peer, out var number)
             && allocation.ChannelsByNumber.TryGetValue(number, out var channel) && channel.Expires > now)
         {
+            // ChannelData (§12.4), padded to 4 bytes on streams (§12.5).
             start = dataOffset - ChannelData.HeaderLength;
-            ChannelData.TryWriteHeader(buffer[start..], number, dataLength, client.IsStream, out length);
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[start..], number);
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[(start + 2)..], (ushort)dataLength);
+            length = ChannelData.HeaderLength + dataLength;
+            if (client.IsStream)
+            {
+                var padded = StunMessage.Pad(length);
+                buffer.Slice(start + length, padded - length).Clear();
+                length = padded;
+            }
         }
         else
         {
@@ -1050,6 +1079,9 @@ public sealed class TurnServer
         return true;
     }
 
+    private bool IsValidChannelNumber(ushort number) =>
+        number >= ChannelData.MinChannelNumber && number <= (_options.AllowRfc5766ChannelNumbers ? 0x7FFF : ChannelData.MaxChannelNumber);
+
     private StunTransactionId NextIndicationId()
     {
         Span<byte> id = stackalloc byte[StunTransactionId.Length];
@@ -1206,6 +1238,10 @@ public sealed class TurnServer
         if (log && _logged.Count < MaxLoggedKinds && _logger.IsEnabled(LogLevel.Warning) && _logged.Add((client.Remote.WithPort(0), reason)))
         {
             TurnLog.BadInput(_logger, reason, client.ToString(), detail);
+        }
+        else if (!log && _logger.IsEnabled(LogLevel.Debug))
+        {
+            TurnLog.Refused(_logger, reason, client.ToString(), detail);
         }
 
         return TurnOutput.None;

@@ -90,6 +90,13 @@ public sealed class TurnServerOptions
     /// <summary>Permissions one allocation may hold; more get 508 Insufficient Capacity.</summary>
     public int MaxPermissionsPerAllocation { get; set; } = 256;
 
+    /// <summary>
+    /// Accept channel numbers 0x5000–0x7FFF too, as RFC 5766 did (coturn accepts them, and its
+    /// <c>turnutils_uclient</c> picks channels at random from 0x4000–0x7FFF). RFC 8656 §12 allows
+    /// only 0x4000–0x4FFF so that RFC 7983 demultiplexing keeps working; off by default.
+    /// </summary>
+    public bool AllowRfc5766ChannelNumbers { get; set; }
+
     /// <summary>Relayed bytes per second per allocation, both directions together; the excess is dropped. 0: no limit.</summary>
     public long MaxBandwidthPerAllocation { get; set; }
 

@@ -99,7 +99,10 @@ public readonly struct TurnOutput
     /// <summary>How many bytes to send.</summary>
     public int Length { get; }
 
-    /// <summary>The client to send to (<see cref="TurnOutputKind.ToClient"/>).</summary>
+    /// <summary>
+    /// The client to send to (<see cref="TurnOutputKind.ToClient"/>). Over UDP its port may differ
+    /// from the sender's (RFC 5780 RESPONSE-PORT): send to <c>Client.Remote</c>.
+    /// </summary>
     public TurnClientEndpoint Client { get; }
 
     /// <summary>

@@ -176,6 +176,17 @@ public class TurnBindingTests
         Assert.Equal(TurnTestHarness.Peer("192.0.2.11:3478"), other);
         Assert.Equal(primary, reply.Output.Source);
 
+        // RESPONSE-PORT: the answer goes to another port of the same IP address.
+        var redirected = h.Send(client, BindingRequest((ref StunMessageWriter w) =>
+        {
+            w.AddResponsePort(41000);
+            w.AddChangeRequest(true, true);
+        }))!;
+        Assert.Equal(TurnTestHarness.Peer("198.51.100.7:41000"), redirected.Output.Client.Remote);
+        Assert.Equal(client.Remote, redirected.XorAddress(StunAttributeType.XorMappedAddress));
+        Assert.Equal(alternate, redirected.Output.Source);
+        Assert.Equal(400, h.Send(client, BindingRequest((ref StunMessageWriter w) => w.AddResponsePort(0)))!.ErrorCode);
+
         // Over TCP a change cannot be honoured.
         var tcp = new TurnClientEndpoint(TurnTransport.Tcp, 3, primary, client.Remote);
         Assert.Equal(400, h.Send(tcp, BindingRequest((ref StunMessageWriter w) => w.AddChangeRequest(true, false)))!.ErrorCode);
