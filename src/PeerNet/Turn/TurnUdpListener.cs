@@ -10,6 +10,8 @@ internal sealed class TurnUdpListener : IDisposable
     // The largest UDP payload; client datagrams are read whole.
     private const int BufferLength = 65536;
 
+    private const int SocketBufferSize = 4 << 20;
+
     private readonly TurnServerHost _host;
 
     public TurnUdpListener(TurnServerHost host, long id, Socket socket)
@@ -41,6 +43,9 @@ internal sealed class TurnUdpListener : IDisposable
                 socket.DualMode = false; // one socket per family: list [::] and 0.0.0.0 both to get both
             }
 
+            // Room for bursts (the kernel caps this at net.core.rmem_max / wmem_max).
+            socket.ReceiveBufferSize = SocketBufferSize;
+            socket.SendBufferSize = SocketBufferSize;
             socket.Bind(endPoint);
             return socket;
         }
