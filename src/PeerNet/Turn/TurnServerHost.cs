@@ -468,49 +468,100 @@ public sealed class TurnServerHost : IAsyncDisposable
 
     internal Socket? FindUdpSocket(StunAddress local) => FindUdpListener(local)?.Socket;
 
-    internal async ValueTask SendToPeerAsync(TurnOutput output, ReadOnlyMemory<byte> payload, TurnSocketAddresses to)
+    // The sends on the hot path complete synchronously almost always (UDP): they return at once
+    // without an async state machine, and only a send still pending or failed goes through one.
+
+    internal ValueTask SendToPeerAsync(in TurnOutput output, ReadOnlyMemory<byte> payload, TurnSocketAddresses to)
     {
         if (output.Relay is not TurnRelaySocket relay || to.Get(output.Peer) is not { } address)
         {
-            return;
+            return default;
         }
 
+        ValueTask<int> send;
         try
         {
-            await relay.Socket.SendToAsync(payload, SocketFlags.None, address).ConfigureAwait(false);
+            send = relay.Socket.SendToAsync(payload, SocketFlags.None, address);
+        }
+        catch (ObjectDisposedException)
+        {
+            return default; // the allocation was deleted meanwhile
+        }
+
+        if (send.IsCompletedSuccessfully)
+        {
+            _ = send.Result; // hands the socket's reusable operation back
+            return default;
+        }
+
+        return AwaitPeerSendAsync(send, relay.Address, output.Peer);
+    }
+
+    internal ValueTask SendToClientAsync(in TurnClientEndpoint client, ReadOnlyMemory<byte> data, TurnSocketAddresses to)
+    {
+        switch (client.Handle)
+        {
+            case TurnUdpListener listener when to.Get(client.Remote) is { } address:
+                return SendDatagramAsync(listener.Socket, data, address);
+            case TurnStreamConnection connection:
+                connection.TryEnqueue(data.Span); // dropped when the client does not read: like UDP
+                break;
+        }
+
+        return default;
+    }
+
+    /// <summary>Sends a datagram to a client; failures (the client went away) are ignored.</summary>
+    internal static ValueTask SendDatagramAsync(Socket socket, ReadOnlyMemory<byte> data, SocketAddress to)
+    {
+        ValueTask<int> send;
+        try
+        {
+            send = socket.SendToAsync(data, SocketFlags.None, to);
+        }
+        catch (ObjectDisposedException)
+        {
+            return default;
+        }
+
+        if (send.IsCompletedSuccessfully)
+        {
+            _ = send.Result;
+            return default;
+        }
+
+        return AwaitDatagramAsync(send);
+    }
+
+    private static async ValueTask AwaitDatagramAsync(ValueTask<int> send)
+    {
+        try
+        {
+            await send.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // A datagram to a client that went away.
+        }
+    }
+
+    private async ValueTask AwaitPeerSendAsync(ValueTask<int> send, StunAddress relay, StunAddress peer)
+    {
+        try
+        {
+            await send.ConfigureAwait(false);
         }
         catch (SocketException e)
         {
             // E.g. network unreachable toward this peer: the allocation keeps relaying to the others.
             lock (Gate)
             {
-                Server.ReportRelaySendFailure(relay.Address, output.Peer, e.SocketErrorCode.ToString());
+                Server.ReportRelaySendFailure(relay, peer, e.SocketErrorCode.ToString());
             }
         }
         catch (ObjectDisposedException)
         {
             // The allocation was deleted meanwhile.
-        }
-    }
-
-    internal async ValueTask SendToClientAsync(TurnClientEndpoint client, ReadOnlyMemory<byte> data, TurnSocketAddresses to)
-    {
-        switch (client.Handle)
-        {
-            case TurnUdpListener listener when to.Get(client.Remote) is { } address:
-                try
-                {
-                    await listener.Socket.SendToAsync(data, SocketFlags.None, address).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is SocketException or ObjectDisposedException)
-                {
-                    // A datagram to a client that went away.
-                }
-
-                break;
-            case TurnStreamConnection connection:
-                connection.TryEnqueue(data.Span); // dropped when the client does not read: like UDP
-                break;
         }
     }
 

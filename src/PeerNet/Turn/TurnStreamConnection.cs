@@ -243,7 +243,7 @@ internal sealed class TurnStreamConnection
         return StunStreamFraming.TryGetFrameLength(buffered, out frameLength);
     }
 
-    private async ValueTask HandleFrameAsync(ReadOnlyMemory<byte> frame, byte[] response, TurnSocketAddresses to)
+    private ValueTask HandleFrameAsync(ReadOnlyMemory<byte> frame, byte[] response, TurnSocketAddresses to)
     {
         TurnOutput output;
         lock (_host.Gate)
@@ -257,9 +257,10 @@ internal sealed class TurnStreamConnection
                 TryEnqueue(response.AsSpan(output.Offset, output.Length));
                 break;
             case TurnOutputKind.ToPeer:
-                await _host.SendToPeerAsync(output, frame.Slice(output.Offset, output.Length), to).ConfigureAwait(false);
-                break;
+                return _host.SendToPeerAsync(output, frame.Slice(output.Offset, output.Length), to);
         }
+
+        return default;
     }
 
     private async Task WriteLoopAsync()

@@ -113,7 +113,7 @@ internal sealed class TurnUdpListener : IDisposable
                         var destination = output.Client.Remote == remote ? from : to.Get(output.Client.Remote);
                         if (destination is not null)
                         {
-                            await SendAsync(socket, response.AsMemory(output.Offset, output.Length), destination).ConfigureAwait(false);
+                            await TurnServerHost.SendDatagramAsync(socket, response.AsMemory(output.Offset, output.Length), destination).ConfigureAwait(false);
                         }
 
                         break;
@@ -129,15 +129,4 @@ internal sealed class TurnUdpListener : IDisposable
         }
     }
 
-    private static async ValueTask SendAsync(Socket socket, ReadOnlyMemory<byte> data, SocketAddress to)
-    {
-        try
-        {
-            await socket.SendToAsync(data, SocketFlags.None, to).ConfigureAwait(false);
-        }
-        catch (SocketException)
-        {
-            // The client is unreachable: nothing to do for a datagram.
-        }
-    }
 }
