@@ -269,6 +269,28 @@ public class TurnRelayTests
     }
 
     [Fact]
+    public void Rfc5766_channel_numbers_work_only_when_allowed()
+    {
+        var strict = new TurnTestHarness();
+        var client = strict.Client();
+        client.AllocateOk();
+        Assert.Equal(400, client.ChannelBind(0x7FFF, PeerA).ErrorCode);
+        Assert.Null(strict.Send(client.Endpoint, [0x7F, 0xFF, 0x00, 0x01, 9], out var output));
+        Assert.Equal(TurnOutputKind.None, output.Kind);
+
+        var compatible = new TurnTestHarness(o => o.AllowRfc5766ChannelNumbers = true);
+        client = compatible.Client(transport: TurnTransport.Tcp);
+        var relayed = client.AllocateOk();
+        Assert.Equal(StunClass.SuccessResponse, client.ChannelBind(0x7FFF, PeerA).Class);
+        Assert.Equal(400, client.ChannelBind(0x8000, PeerB).ErrorCode);
+        Assert.Null(compatible.Send(client.Endpoint, [0x7F, 0xFF, 0x00, 0x01, 9, 0, 0, 0], out output));
+        Assert.Equal(TurnOutputKind.ToPeer, output.Kind);
+        var back = compatible.FromPeer(relayed, PeerA, Payload, out _)!;
+        Assert.Equal([0x7F, 0xFF, 0x00, 0x07], back[..4]);
+        Assert.Equal(12, back.Length); // padded on the stream
+    }
+
+    [Fact]
     public void Channels_expire_after_ten_minutes_and_can_then_be_rebound()
     {
         var h = new TurnTestHarness();
