@@ -60,10 +60,15 @@ internal sealed class TurnRelaySocket : IDisposable
             {
                 return;
             }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
             catch (Exception e)
             {
                 _host.LogUnexpected(e, "relay receive");
-                return;
+                await Task.Delay(10).ConfigureAwait(false);
+                continue;
             }
 
             if (received > max || !StunAddress.TryFromSocketAddress(from, out var peer))

@@ -436,12 +436,18 @@ public sealed class TurnServer
         request.TryGetUsername(out var username);
         if (_allocations.TryGetValue(key, out var existing))
         {
-            if (existing.TransactionId == request.TransactionId && existing.Expires > now)
+            if (existing.Expires <= now)
+            {
+                Delete(existing, "expired"); // not swept by Tick yet
+            }
+            else if (existing.TransactionId == request.TransactionId)
             {
                 return AllocateSuccess(client, request, response, auth, existing, now); // a retransmission (§7.2)
             }
-
-            return Refuse(client, request, response, auth, StunErrorCode.AllocationMismatch, "an allocation already exists on this 5-tuple");
+            else
+            {
+                return Refuse(client, request, response, auth, StunErrorCode.AllocationMismatch, "an allocation already exists on this 5-tuple");
+            }
         }
 
         if (!request.TryGetRequestedTransport(out var protocol))
@@ -805,6 +811,11 @@ public sealed class TurnServer
         if (!indication.TryGetXorPeerAddress(out var peer) || !indication.TryGetData(out var data))
         {
             return Drop(TurnDropReason.BadAttribute, client, "Send indication without XOR-PEER-ADDRESS or DATA");
+        }
+
+        if (indication.UnknownComprehensionRequiredCount > 0)
+        {
+            return Drop(TurnDropReason.BadAttribute, client, "Send indication with an unknown comprehension-required attribute"); // RFC 8489 §6.3.2
         }
 
         var relay = allocation.Relay(peer.Family);

@@ -582,8 +582,13 @@ public sealed class TurnServerHost : IAsyncDisposable
         }
     }
 
-    internal void LogListenerError(TurnTransport transport, IPEndPoint endPoint, Exception exception) =>
-        TurnLog.ListenerError(_logger, transport, endPoint.ToString(), exception.Message);
+    internal void LogListenerError(TurnTransport transport, IPEndPoint endPoint, Exception exception)
+    {
+        if (_unexpected.AddOrUpdate($"{transport} {endPoint}", 1, (_, n) => n + 1) <= MaxUnexpectedLogs)
+        {
+            TurnLog.ListenerError(_logger, transport, endPoint.ToString(), exception.Message);
+        }
+    }
 
     internal static bool IsTransient(SocketException e) => e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize
         or SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.NoBufferSpaceAvailable

@@ -83,10 +83,16 @@ internal sealed class TurnUdpListener : IDisposable
             {
                 return;
             }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
             catch (Exception e)
             {
-                _host.LogListenerError(TurnTransport.Udp, EndPoint, e);
-                return;
+                // Unexpected: say so (a bounded number of times) and keep serving, without spinning.
+                _host.LogUnexpected(e, "UDP receive");
+                await Task.Delay(10).ConfigureAwait(false);
+                continue;
             }
 
             if (!StunAddress.TryFromSocketAddress(from, out var remote))

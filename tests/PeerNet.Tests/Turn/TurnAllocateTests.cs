@@ -301,6 +301,18 @@ public class TurnAllocateTests
     }
 
     [Fact]
+    public void An_expired_allocation_not_yet_swept_does_not_block_a_new_one()
+    {
+        var h = new TurnTestHarness();
+        var client = h.Client();
+        client.AllocateOk();
+        h.Now += 601_000; // no Tick
+        client.AllocateOk();
+        Assert.Equal(1, h.Server.AllocationCount);
+        Assert.Equal(1, h.Binder.Live);
+    }
+
+    [Fact]
     public void Closing_a_stream_connection_deletes_its_allocation()
     {
         var h = new TurnTestHarness();

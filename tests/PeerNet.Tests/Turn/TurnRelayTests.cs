@@ -353,6 +353,23 @@ public class TurnRelayTests
     }
 
     [Fact]
+    public void Send_indication_with_an_unknown_comprehension_required_attribute_is_dropped()
+    {
+        var h = new TurnTestHarness();
+        var client = h.Client();
+        client.AllocateOk();
+        client.CreatePermission(PeerA);
+        var message = TurnTestHarness.Build(StunMethod.Send, StunClass.Indication, (ref StunMessageWriter w) =>
+        {
+            w.AddXorPeerAddress(PeerA);
+            w.AddData(Payload);
+            w.AddAttribute((StunAttributeType)0x0077, []);
+        });
+        Assert.Null(h.Send(client.Endpoint, message, out var output));
+        Assert.Equal(TurnOutputKind.None, output.Kind);
+    }
+
+    [Fact]
     public void Dual_allocation_relays_each_family_from_its_own_relay()
     {
         var peer6 = TurnTestHarness.Peer("[2606:4700::1111]:443");
