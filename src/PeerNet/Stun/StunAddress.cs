@@ -212,7 +212,7 @@ public readonly struct StunAddress : IEquatable<StunAddress>
     public override bool Equals(object? obj) => obj is StunAddress other && Equals(other);
 
     /// <inheritdoc/>
-    public override int GetHashCode() => HashCode.Combine(Family, Port, _high, _low);
+    public override int GetHashCode() => HashCode.Combine((byte)Family, Port, _high, _low); // the enum cast avoids boxing in unoptimized code
 
     /// <summary>"192.0.2.1:3478", "[2001:db8::1]:3478", or "(none)".</summary>
     public override string ToString() => Family switch
