@@ -19,10 +19,18 @@ declare -A NEEDED=(
   [chromium]=chromium
   [chromedriver]=chromium-driver
   [ip]=iproute2
+  [turnutils_uclient]=coturn
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEEDED[$cmd]}")
+done
+# Python modules, for Debian's own python3 (a pyenv python3 earlier on PATH is not the one).
+declare -A NEEDED_PY=(
+  [aioice]=python3-aioice
+)
+for mod in "${!NEEDED_PY[@]}"; do
+  /usr/bin/python3 -c "import $mod" >/dev/null 2>&1 || missing+=("${NEEDED_PY[$mod]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing: ${missing[*]}"
@@ -32,6 +40,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 for cmd in "${!NEEDED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || fail "'$cmd' (package ${NEEDED[$cmd]}) is still missing"
+done
+for mod in "${!NEEDED_PY[@]}"; do
+  /usr/bin/python3 -c "import $mod" >/dev/null 2>&1 || fail "python module '$mod' (package ${NEEDED_PY[$mod]}) is still missing"
 done
 command -v dotnet >/dev/null 2>&1 || fail "the .NET SDK (dotnet) is not on PATH"
 
