@@ -12,5 +12,6 @@ if (args is ["serve", ..] && Environment.GetEnvironmentVariable("DOTNET_SYSTEM_N
 var root = new RootCommand("PeerNet: peer-to-peer file sharing and data over WebRTC.")
 {
     ServeCommand.Create(),
+    TurnCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -19,11 +19,14 @@ internal static class ServeCommand
         var webRoot = new Option<string?>("--web-root") { Description = "serve the web app from this folder (development)" };
         var iceServer = new Option<string[]>("--ice-server") { Description = "an ICE server URL to hand to peers, e.g. stun:stun.example.org:3478 (repeatable)", AllowMultipleArgumentsPerToken = false };
         var config = new Option<string?>("--config") { Description = "a JSON configuration file (default: ./appsettings.json if present)" };
+        var noTurn = new Option<bool>("--no-turn") { Description = "do not run the built-in STUN/TURN server" };
+        var turn = TurnOptions.Create();
 
         var command = new Command("serve", "Run the hub: signaling server, ICE servers and the web app.")
         {
-            port, bind, dataDir, cert, key, http, webRoot, iceServer, config,
+            port, bind, dataDir, cert, key, http, webRoot, iceServer, config, noTurn,
         };
+        turn.AddTo(command, portName: "--turn-port", tlsPortName: "--turn-tls-port");
         command.SetAction(async (result, cancellationToken) =>
         {
             try
@@ -37,6 +40,8 @@ internal static class ServeCommand
                 if (result.GetValue(http)) options.Http = true;
                 if (result.GetValue(webRoot) is { } w) options.WebRoot = w;
                 foreach (var url in result.GetValue(iceServer) ?? []) options.IceServers.Add(new IceServerOptions { Urls = [url] });
+                if (result.GetValue(noTurn)) options.Turn.Enabled = false;
+                turn.Apply(result, options.Turn);
 
                 await using var hub = await HubServer.StartAsync(options, cancellationToken).ConfigureAwait(false);
                 PrintBanner(hub);
@@ -83,7 +88,17 @@ internal static class ServeCommand
         {
             grid.AddRow(new Markup("[bold]Transport[/]"), new Markup("[yellow]plain HTTP (loopback only)[/]"));
         }
+        if (hub.TurnPorts is { } turnPorts)
+        {
+            var text = $"UDP {turnPorts.Udp}, TCP {turnPorts.Tcp}" + (turnPorts.Tls is { } tls ? $", TLS {tls}" : "") + " (time-limited credentials via /api/ice-servers)";
+            grid.AddRow(new Markup("[bold]STUN/TURN[/]"), new Text(text));
+        }
+        else
+        {
+            grid.AddRow(new Markup("[bold]STUN/TURN[/]"), new Text("off"));
+        }
         AnsiConsole.Write(new Panel(grid).Header("PeerNet hub").RoundedBorder());
-        AnsiConsole.MarkupLine("Check that the certificate your browser shows has this SHA-256. Press [bold]Ctrl+C[/] to stop.");
+        if (hub.CertificateSha256 is not null) AnsiConsole.MarkupLine("Check that the certificate your browser shows has this SHA-256.");
+        AnsiConsole.MarkupLine("Press [bold]Ctrl+C[/] to stop.");
     }
 }

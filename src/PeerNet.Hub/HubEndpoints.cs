@@ -20,7 +20,8 @@ internal static class HubEndpoints
         app.MapGet("/api/ice-servers", (HttpContext context, IceServerProvider ice) =>
         {
             context.Response.Headers.CacheControl = "no-store";
-            return Results.Json(new { iceServers = ice.Current() });
+            // Not tied to a peer: a random name keys the TURN credential's quota.
+            return Results.Json(new { iceServers = ice.Current(context.Request.Host.Host, "web-" + Guid.NewGuid().ToString("N")[..12]) });
         });
 
         app.MapGet("/api/stats", (SignalingServer server) =>
@@ -49,7 +50,7 @@ internal static class HubEndpoints
             }
             using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { DangerousEnableCompression = false }).ConfigureAwait(false);
             var connection = new WebSocketSignalingConnection(server, socket, loggers.CreateLogger<WebSocketSignalingConnection>());
-            await connection.RunAsync(context.Request.Query["resume"].FirstOrDefault(), context.RequestAborted).ConfigureAwait(false);
+            await connection.RunAsync(context.Request.Query["resume"].FirstOrDefault(), context.Request.Host.Host, context.RequestAborted).ConfigureAwait(false);
         });
     }
 

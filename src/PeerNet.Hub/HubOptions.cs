@@ -38,6 +38,9 @@ public sealed class HubOptions
     /// <summary>ICE servers handed to peers in <c>welcome</c> and by <c>GET /api/ice-servers</c>. Empty by default.</summary>
     public List<IceServerOptions> IceServers { get; set; } = [];
 
+    /// <summary>The built-in STUN/TURN server.</summary>
+    public HubTurnOptions Turn { get; set; } = new();
+
     /// <summary>Signaling limits.</summary>
     public SignalingOptions Signaling { get; set; } = new();
 

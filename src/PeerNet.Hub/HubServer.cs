@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -23,10 +24,12 @@ public sealed class HubServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly X509Certificate2? _certificate;
+    private readonly HubTurn? _turn;
 
-    private HubServer(WebApplication app, Uri url, X509Certificate2? certificate, bool certificateGenerated, string dataDir)
+    private HubServer(WebApplication app, Uri url, X509Certificate2? certificate, bool certificateGenerated, string dataDir, HubTurn? turn)
     {
         _app = app;
+        _turn = turn;
         Url = url;
         _certificate = certificate;
         CertificateGenerated = certificateGenerated;
@@ -44,6 +47,12 @@ public sealed class HubServer : IAsyncDisposable
 
     /// <summary>True when the self-signed certificate was created by this start.</summary>
     public bool CertificateGenerated { get; }
+
+    /// <summary>The STUN/TURN server's UDP and TCP ports, or null when it is off.</summary>
+    public (int Udp, int Tcp, int? Tls)? TurnPorts => _turn is null ? null : (_turn.UdpPort, _turn.TcpPort, _turn.TlsPort);
+
+    /// <summary>The STUN/TURN server, or null when it is off.</summary>
+    public PeerNet.Turn.TurnServerHost? Turn => _turn?.Host;
 
     /// <summary>The data directory in use.</summary>
     public string DataDir { get; }
@@ -106,7 +115,8 @@ public sealed class HubServer : IAsyncDisposable
             kestrel.Limits.MaxConcurrentUpgradedConnections = null;
             void Configure(ListenOptions listen)
             {
-                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                // HTTP/2 needs TLS (ALPN); over plain HTTP offer HTTP/1.1 alone rather than log a warning.
+                listen.Protocols = certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
                 if (certificate is not null) listen.UseHttps(certificate);
             }
             if (address is null) kestrel.ListenAnyIP(options.Port, Configure);
@@ -115,7 +125,8 @@ public sealed class HubServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<IceServerProvider>();
+        var turn = new StrongBox<HubTurn?>();
+        builder.Services.AddSingleton(sp => new IceServerProvider(options, sp.GetRequiredService<TimeProvider>(), turn.Value));
         builder.Services.AddSingleton(sp => new SignalingServer(
             options.Signaling,
             sp.GetRequiredService<TimeProvider>(),
@@ -124,6 +135,11 @@ public sealed class HubServer : IAsyncDisposable
         builder.Services.AddHostedService<SignalingHousekeeping>();
 
         var app = builder.Build();
+        // The STUN/TURN server starts before the web server, so the ICE servers handed out are real.
+        if (options.Turn.Enabled)
+        {
+            turn.Value = await HubTurn.StartAsync(options, address, certificate, dataDir, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false);
+        }
         app.Use(SecurityHeaders);
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
         app.UseDefaultFiles();
@@ -134,12 +150,20 @@ public sealed class HubServer : IAsyncDisposable
         });
         HubEndpoints.Map(app);
 
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (turn.Value is not null) await turn.Value.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
         var url = PublicUrl(app, options, certificate is not null);
-        return new HubServer(app, url, certificate, generated, dataDir);
+        return new HubServer(app, url, certificate, generated, dataDir, turn.Value);
     }
 
-    private static (IPAddress? Address, bool IsLoopback) ParseBind(string bind)
+    internal static (IPAddress? Address, bool IsLoopback) ParseBind(string bind)
     {
         if (string.IsNullOrWhiteSpace(bind) || bind is "*" or "0.0.0.0" or "::" or "[::]") return (null, false);
         if (bind.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return (IPAddress.Loopback, true);
@@ -187,20 +211,26 @@ public sealed class HubServer : IAsyncDisposable
         finally
         {
             await _app.DisposeAsync().ConfigureAwait(false);
+            if (_turn is not null) await _turn.DisposeAsync().ConfigureAwait(false);
             _certificate?.Dispose();
         }
     }
 }
 
-/// <summary>The ICE servers handed to peers, from configuration.</summary>
-internal sealed class IceServerProvider(HubOptions options)
+/// <summary>The ICE servers handed to peers: the hub's own STUN/TURN (fresh credentials each time) and any configured ones.</summary>
+internal sealed class IceServerProvider(HubOptions options, TimeProvider time, HubTurn? turn)
 {
-    private readonly IReadOnlyList<RtcIceServer> _servers = options.IceServers
+    private readonly IReadOnlyList<RtcIceServer> _configured = options.IceServers
         .Where(s => s.Urls.Count > 0)
         .Select(s => new RtcIceServer { Urls = s.Urls.ToArray(), Username = s.Username, Credential = s.Credential })
         .ToArray();
 
-    public IReadOnlyList<RtcIceServer> Current() => _servers;
+    /// <summary>Entries for a client that reached the hub as <paramref name="requestHost"/>; <paramref name="user"/> names its TURN credential.</summary>
+    public IReadOnlyList<RtcIceServer> Current(string? requestHost, string user)
+    {
+        if (turn is null) return _configured;
+        return [.. turn.IceServersFor(requestHost, user, time.GetUtcNow()), .. _configured];
+    }
 }
 
 /// <summary>Runs the signaling server's once-a-second housekeeping (idle connections, expired resumes).</summary>

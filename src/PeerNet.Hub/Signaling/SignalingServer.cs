@@ -17,7 +17,7 @@ internal sealed class SignalingServer
 {
     private readonly SignalingOptions _options;
     private readonly TimeProvider _time;
-    private readonly Func<IReadOnlyList<RtcIceServer>> _iceServers;
+    private readonly Func<string?, string, IReadOnlyList<RtcIceServer>> _iceServers;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, PeerSession> _peers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PeerSession>.AlternateLookup<ReadOnlySpan<char>> _peersBySpan;
@@ -26,7 +26,8 @@ internal sealed class SignalingServer
     private readonly byte[] _limitsJson;
     private long _routed;
 
-    public SignalingServer(SignalingOptions options, TimeProvider time, Func<IReadOnlyList<RtcIceServer>> iceServers, ILogger<SignalingServer> logger)
+    /// <param name="iceServers">The ICE servers for a welcome: given the host the client used and its peer id.</param>
+    public SignalingServer(SignalingOptions options, TimeProvider time, Func<string?, string, IReadOnlyList<RtcIceServer>> iceServers, ILogger<SignalingServer> logger)
     {
         options.Validate();
         _options = options;
@@ -65,7 +66,7 @@ internal sealed class SignalingServer
     /// within its grace period, otherwise creates a new peer. Returns the peer and the welcome,
     /// which the caller must send before anything in the peer's outbox.
     /// </summary>
-    public PeerSession Attach(string? resumeToken, ISignalingTransport transport, out OutboundFrame welcome)
+    public PeerSession Attach(string? resumeToken, ISignalingTransport transport, out OutboundFrame welcome, string? requestHost = null)
     {
         var now = Now;
         if (!string.IsNullOrEmpty(resumeToken) && _byResumeToken.TryRemove(resumeToken, out var session))
@@ -90,7 +91,7 @@ internal sealed class SignalingServer
             {
                 previous?.Close(SignalingCloseCode.ResumedElsewhere, "resumed elsewhere");
                 _logger.LogDebug("Peer {PeerId} resumed", session.Id);
-                welcome = Welcome(session, resumed: true);
+                welcome = Welcome(session, resumed: true, requestHost);
                 return session;
             }
         }
@@ -104,13 +105,13 @@ internal sealed class SignalingServer
         }
         while (!_peers.TryAdd(id, fresh));
         _byResumeToken[fresh.ResumeToken] = fresh;
-        welcome = Welcome(fresh, resumed: false);
+        welcome = Welcome(fresh, resumed: false, requestHost);
         return fresh;
     }
 
-    private OutboundFrame Welcome(PeerSession session, bool resumed)
+    private OutboundFrame Welcome(PeerSession session, bool resumed, string? requestHost)
     {
-        var ice = JsonSerializer.SerializeToUtf8Bytes(_iceServers());
+        var ice = JsonSerializer.SerializeToUtf8Bytes(_iceServers(requestHost, session.Id));
         return ServerMessage.Welcome(session.Id, session.ResumeToken, resumed, ice, _limitsJson);
     }
 

@@ -48,9 +48,9 @@ internal sealed class WebSocketSignalingConnection : ISignalingTransport
         _socket.Abort();
     }
 
-    public async Task RunAsync(string? resumeToken, CancellationToken aborted)
+    public async Task RunAsync(string? resumeToken, string? requestHost, CancellationToken aborted)
     {
-        var session = _server.Attach(resumeToken, this, out var welcome);
+        var session = _server.Attach(resumeToken, this, out var welcome, requestHost);
         Volatile.Write(ref _outbox, session.Outbox);
         // A close requested before the outbox was known (a resume racing with housekeeping).
         if (Volatile.Read(ref _closeCode) != 0) _outbox.Writer.TryWrite(default);

@@ -50,7 +50,10 @@ public sealed class HubServerTests : IAsyncLifetime
         await using var b = NewClient();
         await a.ConnectAsync();
         await b.ConnectAsync();
-        Assert.Equal("stun:127.0.0.1:3478", Assert.Single(a.IceServers).Urls[0]);
+        // The hub's own STUN and TURN entries first, then the configured one.
+        Assert.Equal(3, a.IceServers.Count);
+        Assert.Equal("stun:127.0.0.1:3478", a.IceServers[2].Urls[0]);
+        Assert.EndsWith(":" + a.Id, a.IceServers[1].Username);
 
         var joined = new TaskCompletionSource<RoomPeerEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         var signal = new TaskCompletionSource<SignalReceivedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -170,7 +173,7 @@ public sealed class HubServerTests : IAsyncLifetime
         using var http = new HttpClient { BaseAddress = _hub.Url, Timeout = Timeout };
         Assert.Equal("ok", await http.GetStringAsync("/healthz"));
         using var ice = JsonDocument.Parse(await http.GetStringAsync("/api/ice-servers"));
-        Assert.Equal("stun:127.0.0.1:3478", ice.RootElement.GetProperty("iceServers")[0].GetProperty("urls")[0].GetString());
+        Assert.Equal("stun:127.0.0.1:3478", ice.RootElement.GetProperty("iceServers")[2].GetProperty("urls")[0].GetString());
         var qr = await http.GetAsync("/api/qr?text=" + Uri.EscapeDataString("https://localhost:8443/#/get/abc/def"));
         Assert.Equal("image/svg+xml", qr.Content.Headers.ContentType!.MediaType);
         Assert.StartsWith("<svg", await qr.Content.ReadAsStringAsync());
@@ -213,6 +216,48 @@ public sealed class HubServerTests : IAsyncLifetime
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task The_hub_runs_stun_and_turn_and_hands_out_working_time_limited_credentials()
+    {
+        var (udp, tcp, _) = _hub.TurnPorts!.Value;
+        using var http = new HttpClient { BaseAddress = _hub.Url, Timeout = Timeout };
+        using var doc = JsonDocument.Parse(await http.GetStringAsync("/api/ice-servers"));
+        var servers = doc.RootElement.GetProperty("iceServers");
+        Assert.Equal($"stun:127.0.0.1:{udp}", servers[0].GetProperty("urls")[0].GetString());
+        var turn = servers[1];
+        Assert.Equal([$"turn:127.0.0.1:{udp}?transport=udp", $"turn:127.0.0.1:{tcp}?transport=tcp"],
+            turn.GetProperty("urls").EnumerateArray().Select(u => u.GetString()));
+        var username = turn.GetProperty("username").GetString()!;
+        var expiry = long.Parse(username[..username.IndexOf(':')]);
+        Assert.InRange(expiry - DateTimeOffset.UtcNow.ToUnixTimeSeconds(), 11 * 3600, 12 * 3600 + 60);
+        // The password is the TURN REST API's: base64(HMAC-SHA1(secret, username)), with the secret kept in the data directory.
+        var secret = File.ReadAllText(Path.Combine(_dataDir, "turn-secret")).Trim();
+        Assert.Equal(PeerNet.Turn.TurnRestCredentials.ComputePassword(secret, username), turn.GetProperty("credential").GetString());
+
+        // And the server answers STUN Binding requests on that port.
+        using var socket = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var request = new byte[64];
+        var writer = new PeerNet.Stun.StunMessageWriter(request, PeerNet.Stun.StunMethod.Binding, PeerNet.Stun.StunClass.Request, PeerNet.Stun.StunTransactionId.NewRandom());
+        writer.AddFingerprint();
+        await socket.SendAsync(request.AsMemory(0, writer.Length), new IPEndPoint(IPAddress.Loopback, udp));
+        using var cts = new CancellationTokenSource(Timeout);
+        var reply = await socket.ReceiveAsync(cts.Token);
+        Assert.True(PeerNet.Stun.StunMessageReader.TryParse(reply.Buffer, out var response, out var error), error.ToString());
+        Assert.True(response.TryGetXorMappedAddress(out var mapped));
+        Assert.Equal(((IPEndPoint)socket.Client.LocalEndPoint!).Port, mapped.Port);
+    }
+
+    [Fact]
+    public async Task No_turn_means_no_stun_or_turn_entries()
+    {
+        await using var hub = await HubServer.StartAsync(
+            new HubOptions { Bind = "127.0.0.1", Port = 0, Http = true, DataDir = _dataDir, Turn = { Enabled = false } },
+            configureLogging: l => l.SetMinimumLevel(LogLevel.Warning));
+        Assert.Null(hub.TurnPorts);
+        using var http = new HttpClient { BaseAddress = hub.Url, Timeout = Timeout };
+        Assert.Equal("""{"iceServers":[]}""", await http.GetStringAsync("/api/ice-servers"));
     }
 
     [Theory]

@@ -83,7 +83,7 @@ internal sealed class SignalingHarness
     {
         Options = options ?? new SignalingOptions();
         var servers = ice ?? [];
-        Server = new SignalingServer(Options, Time, () => servers, NullLogger<SignalingServer>.Instance);
+        Server = new SignalingServer(Options, Time, (_, _) => servers, NullLogger<SignalingServer>.Instance);
     }
 
     public ManualTime Time { get; } = new();

@@ -1,0 +1,47 @@
+namespace PeerNet.Hub;
+
+/// <summary>
+/// The hub's built-in STUN/TURN server (configuration section <c>Turn</c>). On by default: the
+/// hub hands browsers its own STUN and TURN entries, with time-limited credentials.
+/// </summary>
+public sealed class HubTurnOptions
+{
+    /// <summary>Run the STUN/TURN server (<c>--no-turn</c> switches it off).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// UDP and TCP port. Unset: 3478, or a free port when the hub's own port is 0 (tests,
+    /// several hubs on one machine).
+    /// </summary>
+    public int? Port { get; set; }
+
+    /// <summary>TURN over TLS port on the hub's certificate (0: off). Not used over plain HTTP.</summary>
+    public int TlsPort { get; set; }
+
+    /// <summary>The realm of the long-term credentials.</summary>
+    public string Realm { get; set; } = "peernet";
+
+    /// <summary>
+    /// Shared secret of the time-limited ("TURN REST API") credentials. Unset: one is generated
+    /// once and kept in the data directory, so credentials survive a restart.
+    /// </summary>
+    public string? AuthSecret { get; set; }
+
+    /// <summary>Static users, <c>name:password</c>.</summary>
+    public List<string> Users { get; set; } = [];
+
+    /// <summary>Peer ranges (CIDR) allowed despite being loopback, private, link-local...</summary>
+    public List<string> AllowPeers { get; set; } = [];
+
+    /// <summary>How long the credentials handed to browsers stay valid.</summary>
+    public TimeSpan CredentialLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>
+    /// Host name or address put in the <c>stun:</c>/<c>turn:</c> URLs. Unset: the host the client
+    /// used to reach the hub (its HTTP Host header).
+    /// </summary>
+    public string? PublicHost { get; set; }
+
+    /// <summary>Address the relay sockets bind to and advertise (XOR-RELAYED-ADDRESS). Unset: derived from the listening address.</summary>
+    public string? RelayAddress { get; set; }
+}
