@@ -17,6 +17,9 @@ const errorBox = document.querySelector('[data-testid="error"]');
 const params = new URLSearchParams(location.search);
 // ?connectTimeout=SECONDS (1–120): how long to wait for a peer connection before calling it failed.
 const CONNECT_TIMEOUT_MS = 1000 * Math.min(120, Math.max(1, Number(params.get('connectTimeout')) || 30));
+// ?relay=1: connect only through the TURN relay (iceTransportPolicy "relay"), e.g. to hide one's
+// address from the other peer, or to check the relay works.
+const ICE_TRANSPORT_POLICY = params.get('relay') === '1' ? 'relay' : 'all';
 const diagnostics = new Diagnostics(document.getElementById('diagnostics-root'));
 
 function log(...args) {
@@ -193,7 +196,7 @@ async function shareFiles(view, files) {
     receivers.set(from, r);
     byTestId(view, 'no-receivers').hidden = true;
     receiverList.append(r.el);
-    const peer = new Peer({ initiator: false, iceServers: sig.iceServers, remoteId: from, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+    const peer = new Peer({ initiator: false, iceServers: sig.iceServers, iceTransportPolicy: ICE_TRANSPORT_POLICY, remoteId: from, connectTimeoutMs: CONNECT_TIMEOUT_MS });
     r.peer = peer;
     diagnostics.addConnection(`Receiver ${receiverCount}`, peer);
     peer.addEventListener('signal', (ev) => sig.signal(from, ev.detail));
@@ -414,7 +417,7 @@ async function startReceiveView(room, senderId) {
   }
   setText(status, 'Connecting to the sender…');
 
-  peer = new Peer({ initiator: true, iceServers: sig.iceServers, remoteId: senderId, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+  peer = new Peer({ initiator: true, iceServers: sig.iceServers, iceTransportPolicy: ICE_TRANSPORT_POLICY, remoteId: senderId, connectTimeoutMs: CONNECT_TIMEOUT_MS });
   diagnostics.addConnection('Sender', peer);
   receiver = new FileReceiver(peer, storage);
   peer.addEventListener('signal', (ev) => sig.signal(senderId, ev.detail));

@@ -34,7 +34,10 @@ export class Peer extends EventTarget {
     this._pendingCandidates = [];
     this._remoteDescriptionSet = false;
 
-    const pc = new RTCPeerConnection({ iceServers: options.iceServers ?? [] });
+    const pc = new RTCPeerConnection({
+      iceServers: options.iceServers ?? [],
+      iceTransportPolicy: options.iceTransportPolicy === 'relay' ? 'relay' : 'all',
+    });
     this.pc = pc;
 
     pc.onicecandidate = (ev) => {
