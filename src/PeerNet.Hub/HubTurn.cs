@@ -48,6 +48,10 @@ internal sealed class HubTurn : IAsyncDisposable
             Realm = options.Realm,
             AuthSecret = options.AuthSecret ?? LoadOrCreateSecret(dataDir),
             Logger = loggers.CreateLogger("PeerNet.Turn"),
+            RelayPortMin = options.RelayPortMin,
+            RelayPortMax = options.RelayPortMax,
+            MaxAllocationsPerUser = options.MaxAllocationsPerUser,
+            MaxBandwidthPerAllocation = options.MaxBandwidthPerAllocation,
         };
         if (options.TlsPort > 0)
         {

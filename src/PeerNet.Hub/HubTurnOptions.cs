@@ -42,6 +42,18 @@ public sealed class HubTurnOptions
     /// </summary>
     public string? PublicHost { get; set; }
 
+    /// <summary>Lowest relay port (with <see cref="RelayPortMax"/>; 0: ephemeral ports). Open this range in the firewall.</summary>
+    public int RelayPortMin { get; set; }
+
+    /// <summary>Highest relay port.</summary>
+    public int RelayPortMax { get; set; }
+
+    /// <summary>Allocations one user may hold at once.</summary>
+    public int MaxAllocationsPerUser { get; set; } = 32;
+
+    /// <summary>Bytes per second one allocation may relay (0: unlimited); the excess is dropped.</summary>
+    public long MaxBandwidthPerAllocation { get; set; }
+
     /// <summary>Address the relay sockets bind to and advertise (XOR-RELAYED-ADDRESS). Unset: derived from the listening address.</summary>
     public string? RelayAddress { get; set; }
 }
