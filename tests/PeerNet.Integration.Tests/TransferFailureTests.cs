@@ -7,6 +7,11 @@ namespace PeerNet.Integration.Tests;
 [Collection(BrowserCollection.Name)]
 public sealed class TransferFailureTests(BrowserFixture browser, ITestOutputHelper output) : WebAppTestBase(browser, output)
 {
+    // Without the hub's STUN server: with it, a page with no host candidates still learns a
+    // server-reflexive one (its loopback address, here) and connects, which is right in general
+    // but defeats the "cannot be established" case below.
+    protected override void ConfigureHub(PeerNet.Hub.HubOptions options) => options.Turn.Enabled = false;
+
     [Fact(Timeout = 120_000)]
     public async Task Sender_cancel_is_shown_to_the_receiver_as_cancelled()
     {
