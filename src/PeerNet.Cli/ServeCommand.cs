@@ -82,7 +82,6 @@ internal static class ServeCommand
         {
             var origin = hub.CertificateGenerated ? "self-signed, created now in " + hub.DataDir : "from " + hub.DataDir;
             grid.AddRow(new Markup("[bold]Certificate[/]"), new Text(origin));
-            grid.AddRow(new Markup("[bold]SHA-256[/]"), new Text(fingerprint));
         }
         else
         {
@@ -98,7 +97,12 @@ internal static class ServeCommand
             grid.AddRow(new Markup("[bold]STUN/TURN[/]"), new Text("off"));
         }
         AnsiConsole.Write(new Panel(grid).Header("PeerNet hub").RoundedBorder());
-        if (hub.CertificateSha256 is not null) AnsiConsole.MarkupLine("Check that the certificate your browser shows has this SHA-256.");
+        if (hub.CertificateSha256 is { } sha256)
+        {
+            // On one line, outside the panel, so it can be copied whole.
+            AnsiConsole.MarkupLine("Certificate SHA-256 (check that your browser shows the same):");
+            Console.WriteLine(sha256);
+        }
         AnsiConsole.MarkupLine("Press [bold]Ctrl+C[/] to stop.");
     }
 }

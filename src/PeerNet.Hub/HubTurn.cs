@@ -88,13 +88,39 @@ internal sealed class HubTurn : IAsyncDisposable
         {
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
         }
+        catch (SocketException e) when (bind is null && e.SocketErrorCode is SocketError.AddressFamilyNotSupported or SocketError.AddressNotAvailable)
+        {
+            // A machine without IPv6: serve IPv4 alone rather than not at all.
+            await host.DisposeAsync().ConfigureAwait(false);
+            turn.UdpEndPoints = [.. turn.UdpEndPoints.Where(e => e.AddressFamily == AddressFamily.InterNetwork)];
+            turn.TcpEndPoints = [.. turn.TcpEndPoints.Where(e => e.AddressFamily == AddressFamily.InterNetwork)];
+            turn.TlsEndPoints = [.. turn.TlsEndPoints.Where(e => e.AddressFamily == AddressFamily.InterNetwork)];
+            host = new TurnServerHost(turn);
+            await StartOrExplainAsync(host, port, cancellationToken).ConfigureAwait(false);
+        }
         catch (SocketException e)
         {
             await host.DisposeAsync().ConfigureAwait(false);
-            throw new HubConfigurationException($"cannot start the STUN/TURN server on port {port}: {e.Message} (use --turn-port, or --no-turn)", e);
+            throw CannotStart(port, e);
         }
         return new HubTurn(host, options, turn.AuthSecret);
     }
+
+    private static async Task StartOrExplainAsync(TurnServerHost host, int port, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+            throw CannotStart(port, e);
+        }
+    }
+
+    private static HubConfigurationException CannotStart(int port, SocketException e) =>
+        new($"cannot start the STUN/TURN server on port {port}: {e.Message} (use --turn-port, or --no-turn)", e);
 
     /// <summary>The data directory's TURN secret, created (256 random bits, owner-only) on first use.</summary>
     private static string LoadOrCreateSecret(string dataDir)
