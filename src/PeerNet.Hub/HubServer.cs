@@ -138,7 +138,16 @@ public sealed class HubServer : IAsyncDisposable
         // The STUN/TURN server starts before the web server, so the ICE servers handed out are real.
         if (options.Turn.Enabled)
         {
-            turn.Value = await HubTurn.StartAsync(options, address, certificate, dataDir, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                turn.Value = await HubTurn.StartAsync(options, address, certificate, dataDir, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await app.DisposeAsync().ConfigureAwait(false);
+                certificate?.Dispose();
+                throw;
+            }
         }
         app.Use(SecurityHeaders);
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
