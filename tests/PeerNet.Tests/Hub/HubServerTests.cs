@@ -250,6 +250,18 @@ public sealed class HubServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_busy_turn_port_is_a_clear_error()
+    {
+        using var busy = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)busy.Client.LocalEndPoint!).Port;
+        var error = await Assert.ThrowsAsync<HubConfigurationException>(() => HubServer.StartAsync(
+            new HubOptions { Bind = "127.0.0.1", Port = 0, Http = true, DataDir = _dataDir, Turn = { Port = port } },
+            configureLogging: l => l.SetMinimumLevel(LogLevel.Warning)));
+        Assert.Contains("STUN/TURN", error.Message);
+        Assert.Contains("--turn-port", error.Message);
+    }
+
+    [Fact]
     public async Task No_turn_means_no_stun_or_turn_entries()
     {
         await using var hub = await HubServer.StartAsync(
