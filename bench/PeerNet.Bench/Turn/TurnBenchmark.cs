@@ -37,6 +37,7 @@ public static class TurnBenchmark
           --nice N              nice value for the benchmark and the servers (root: negative shields from other load)
           --out FILE            also write the markdown report there
           --no-build            do not build src/PeerNet.Cli first
+          --server-env K=V      extra environment for the PeerNet servers (repeatable; e.g. DOTNET_PerfMapEnabled=1 to profile)
         """;
 
     private sealed class Options
@@ -56,6 +57,7 @@ public static class TurnBenchmark
         public int? Nice;
         public string? Out;
         public bool Build = true;
+        public Dictionary<string, string> ServerEnv = [];
     }
 
     private sealed record Result(string Case, string Server, Measurement M, string Unit);
@@ -164,6 +166,7 @@ public static class TurnBenchmark
         {
             if (server == "peernet-inline") env["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
             else if (server != "peernet") throw new ArgumentException($"unknown server {server}");
+            foreach (var (k, v) in o.ServerEnv) env[k] = v;
             argv.AddRange(["dotnet", cliDll, "turn", "--bind", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture),
                 "--realm", Realm, "--allow-peer", "127.0.0.0/8", "--relay-address", "127.0.0.1", "--data-dir", dir]);
             foreach (var u in users) argv.AddRange(["--user", $"{u.User}:{u.Password}"]);
@@ -260,6 +263,12 @@ public static class TurnBenchmark
                 case "--nice": o.Nice = Ints()[0]; break;
                 case "--out": o.Out = Next(); break;
                 case "--no-build": o.Build = false; break;
+                case "--server-env":
+                    string kv = Next();
+                    int eq = kv.IndexOf('=', StringComparison.Ordinal);
+                    if (eq <= 0) throw new ArgumentException("--server-env takes K=V");
+                    o.ServerEnv[kv[..eq]] = kv[(eq + 1)..];
+                    break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
