@@ -77,6 +77,8 @@ public static class TurnBenchmark
             Console.Error.WriteLine("warning: fewer than 2 cores; server and load share one");
         Console.CancelKeyPress += (_, _) => ServerProcess.KillAll();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => ServerProcess.KillAll();
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => ServerProcess.KillAll());
 
         string repo = FindRepoRoot();
         string cliBin = Path.Combine(repo, "src", "PeerNet.Cli", "bin", "Release", "net10.0");
