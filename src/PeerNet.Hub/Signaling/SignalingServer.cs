@@ -393,8 +393,13 @@ internal sealed class SignalingServer
         }
         else if (session.Outbox.Reader.Count > _options.MaxPendingSends)
         {
-            // The client is not reading; holding more would let it pin our memory.
-            _logger.LogInformation("Closing peer {PeerId}: more than {Count} messages waiting to be sent", session.Id, _options.MaxPendingSends);
+            // The client is not reading; holding more would let it pin our memory. (Logged once:
+            // every further message for it lands here until the close completes.)
+            const int overflowBit = 1 << 7;
+            if ((Interlocked.Or(ref session.LoggedErrorKinds, overflowBit) & overflowBit) == 0)
+            {
+                _logger.LogInformation("Closing peer {PeerId}: more than {Count} messages waiting to be sent", session.Id, _options.MaxPendingSends);
+            }
             transport.Close(SignalingCloseCode.PolicyViolation, "not reading its messages");
         }
     }
