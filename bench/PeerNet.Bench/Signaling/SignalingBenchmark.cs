@@ -4,6 +4,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using static PeerNet.Bench.BenchTools;
 
 namespace PeerNet.Bench.Signaling;
 
@@ -427,39 +428,6 @@ public static class SignalingBenchmark
             peer = JsonDocument.Parse(File.ReadAllText(pkg)).RootElement.GetProperty("version").GetString() ?? "?";
         return $"Machine: {Environment.ProcessorCount} cores ({cpu}), {memKb / 1024.0 / 1024:F1} GiB, {os} (kernel {kernel}); " +
                $"{RuntimeInformation.FrameworkDescription}; Node {node}; PeerJS server (npm peer) {peer}.";
-    }
-
-    private static async Task RunToolAsync(string file, string[] args, string dir, TimeSpan timeout)
-    {
-        var psi = new ProcessStartInfo(file) { WorkingDirectory = dir, UseShellExecute = false };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
-        using var cts = new CancellationTokenSource(timeout);
-        try { await p.WaitForExitAsync(cts.Token).ConfigureAwait(false); }
-        catch (OperationCanceledException) { p.Kill(entireProcessTree: true); throw new TimeoutException($"{file} {string.Join(' ', args)} timed out"); }
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed with exit code {p.ExitCode}");
-    }
-
-    private static async Task<string> CaptureAsync(string file, string[] args)
-    {
-        try
-        {
-            var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, UseShellExecute = false };
-            foreach (string a in args) psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
-            string s = await p.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
-            await p.WaitForExitAsync().ConfigureAwait(false);
-            return s;
-        }
-        catch (System.ComponentModel.Win32Exception) { return "not found"; }
-    }
-
-    private static string FindRepoRoot()
-    {
-        foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "PeerNet.slnx"))) return d.FullName;
-        throw new DirectoryNotFoundException("cannot find the repository root (PeerNet.slnx)");
     }
 
     private static string Describe(IReadOnlyDictionary<string, long> counts) =>

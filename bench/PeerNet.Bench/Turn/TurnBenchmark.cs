@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using PeerNet.Bench.Signaling;
+using static PeerNet.Bench.BenchTools;
 
 namespace PeerNet.Bench.Turn;
 
@@ -85,7 +86,7 @@ public static class TurnBenchmark
         if (o.Build && o.Servers.Any(s => s.StartsWith("peernet", StringComparison.Ordinal)))
         {
             Say("building src/PeerNet.Cli (Release) ...");
-            await RunToolAsync("dotnet", ["build", Path.Combine(repo, "src", "PeerNet.Cli", "PeerNet.Cli.csproj"), "-c", "Release", "-nologo", "-v", "q", "-clp:ErrorsOnly"], repo);
+            await RunToolAsync("dotnet", ["build", Path.Combine(repo, "src", "PeerNet.Cli", "PeerNet.Cli.csproj"), "-c", "Release", "-nologo", "-v", "q", "-clp:ErrorsOnly"], repo, TimeSpan.FromMinutes(10));
         }
         string cliDll = new[] { "peernet.dll", "PeerNet.Cli.dll" }.Select(f => Path.Combine(cliBin, f)).FirstOrDefault(File.Exists) ?? "";
         if (cliDll == "" && o.Servers.Any(s => s.StartsWith("peernet", StringComparison.Ordinal)))
@@ -295,38 +296,6 @@ public static class TurnBenchmark
             catch (System.Net.Sockets.SocketException) { }
         }
         throw new InvalidOperationException("no free loopback port");
-    }
-
-    private static async Task RunToolAsync(string file, string[] args, string dir)
-    {
-        var psi = new ProcessStartInfo(file) { WorkingDirectory = dir, UseShellExecute = false };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        await p.WaitForExitAsync(cts.Token);
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed with exit code {p.ExitCode}");
-    }
-
-    private static async Task<string> CaptureAsync(string file, string[] args)
-    {
-        try
-        {
-            var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (string a in args) psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
-            string s = await p.StandardOutput.ReadToEndAsync();
-            await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            return s;
-        }
-        catch (System.ComponentModel.Win32Exception) { return "not found"; }
-    }
-
-    private static string FindRepoRoot()
-    {
-        foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "PeerNet.slnx"))) return d.FullName;
-        throw new DirectoryNotFoundException("cannot find the repository root (PeerNet.slnx)");
     }
 
     private static void Say(string s) => Console.Error.WriteLine(s);
