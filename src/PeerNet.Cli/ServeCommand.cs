@@ -11,32 +11,25 @@ internal static class ServeCommand
     public static Command Create()
     {
         var port = new Option<int?>("--port", "-p") { Description = $"TCP port to listen on (default {HubOptions.DefaultPort}; 0 picks a free one)" };
-        var bind = new Option<string?>("--bind") { Description = "address to listen on: an IP, 'localhost', or '*' for all interfaces (default *)" };
-        var dataDir = new Option<string?>("--data-dir") { Description = "where the hub keeps its state, e.g. its self-signed certificate (default ~/.local/share/peernet)" };
-        var cert = new Option<string?>("--cert") { Description = "PEM certificate for HTTPS (with --key); default: a self-signed one kept in the data directory" };
-        var key = new Option<string?>("--key") { Description = "PEM private key for --cert" };
         var http = new Option<bool>("--http") { Description = "serve plain HTTP instead of HTTPS (only on a loopback --bind)" };
         var webRoot = new Option<string?>("--web-root") { Description = "serve the web app from this folder (development)" };
         var iceServer = new Option<string[]>("--ice-server") { Description = "an ICE server URL to hand to peers, e.g. stun:stun.example.org:3478 (repeatable)", AllowMultipleArgumentsPerToken = false };
-        var config = new Option<string?>("--config") { Description = "a JSON configuration file (default: ./appsettings.json if present)" };
         var noTurn = new Option<bool>("--no-turn") { Description = "do not run the built-in STUN/TURN server" };
+        var host = new HostOptions();
         var turn = TurnOptions.Create();
 
         var command = new Command("serve", "Run the hub: signaling server, ICE servers and the web app.")
         {
-            port, bind, dataDir, cert, key, http, webRoot, iceServer, config, noTurn,
+            port, http, webRoot, iceServer, noTurn,
         };
+        host.AddTo(command);
         turn.AddTo(command, portName: "--turn-port", tlsPortName: "--turn-tls-port");
         command.SetAction(async (result, cancellationToken) =>
         {
             try
             {
-                var options = HubConfiguration.Load(result.GetValue(config));
+                var options = host.Load(result);
                 if (result.GetValue(port) is { } p) options.Port = p;
-                if (result.GetValue(bind) is { } b) options.Bind = b;
-                if (result.GetValue(dataDir) is { } d) options.DataDir = d;
-                if (result.GetValue(cert) is { } c) options.CertPath = c;
-                if (result.GetValue(key) is { } k) options.KeyPath = k;
                 if (result.GetValue(http)) options.Http = true;
                 if (result.GetValue(webRoot) is { } w) options.WebRoot = w;
                 foreach (var url in result.GetValue(iceServer) ?? []) options.IceServers.Add(new IceServerOptions { Urls = [url] });

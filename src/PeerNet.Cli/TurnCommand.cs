@@ -10,26 +10,16 @@ internal static class TurnCommand
 {
     public static Command Create()
     {
-        var bind = new Option<string?>("--bind") { Description = "address to listen on: an IP, 'localhost', or '*' for all interfaces (default *)" };
-        var dataDir = new Option<string?>("--data-dir") { Description = "where the generated REST secret (and TLS certificate) are kept (default ~/.local/share/peernet)" };
-        var cert = new Option<string?>("--cert") { Description = "PEM certificate for TURN over TLS (with --key); default: the self-signed one in the data directory" };
-        var key = new Option<string?>("--key") { Description = "PEM private key for --cert" };
-        var config = new Option<string?>("--config") { Description = "a JSON configuration file (its Turn section; default ./appsettings.json if present)" };
+        var hostOptions = new HostOptions();
         var turn = TurnOptions.Create();
-        var command = new Command("turn", "Run the STUN/TURN server alone (RFC 8489, RFC 8656), with long-term and REST credentials.")
-        {
-            bind, dataDir, cert, key, config,
-        };
+        var command = new Command("turn", "Run the STUN/TURN server alone (RFC 8489, RFC 8656), with long-term and REST credentials.");
+        hostOptions.AddTo(command);
         turn.AddTo(command, portName: "--port", tlsPortName: "--tls-port");
         command.SetAction(async (result, cancellationToken) =>
         {
             try
             {
-                var options = HubConfiguration.Load(result.GetValue(config));
-                if (result.GetValue(bind) is { } b) options.Bind = b;
-                if (result.GetValue(dataDir) is { } d) options.DataDir = d;
-                if (result.GetValue(cert) is { } c) options.CertPath = c;
-                if (result.GetValue(key) is { } k) options.KeyPath = k;
+                var options = hostOptions.Load(result);
                 turn.Apply(result, options.Turn);
 
                 using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o =>
