@@ -145,6 +145,12 @@ internal ref struct ClientMessage
             error = "the message is not valid JSON";
             return false;
         }
+        catch (InvalidOperationException)
+        {
+            // Decoding an escaped string (the ref's length check) met bytes that are not UTF-8.
+            error = "the message is not valid UTF-8";
+            return false;
+        }
 
         if (message.Type == ClientMessageType.None)
         {

@@ -200,7 +200,11 @@ internal sealed class SignalingServer
         if (message.ToIsEscaped || message.To.Length > 64)
         {
             // Real ids are short base64url and never escaped; decode the odd case the slow way.
-            var to = message.ToIsEscaped ? JsonEncodedTo(message.To) : Encoding.UTF8.GetString(message.To);
+            if (!TryDecodeString(message.To, message.ToIsEscaped, out var to))
+            {
+                Reject(session, SignalingErrorCode.BadMessage, "'to' is not a valid string", message.Ref);
+                return;
+            }
             _peers.TryGetValue(to, out target);
         }
         else
@@ -218,16 +222,35 @@ internal sealed class SignalingServer
         Interlocked.Increment(ref _routed);
     }
 
-    private static string JsonEncodedTo(ReadOnlySpan<byte> escaped)
+    /// <summary>
+    /// Decodes a string field's raw bytes (between the quotes); false for bytes that are not
+    /// UTF-8 or escapes that are not text, which hostile clients can send.
+    /// </summary>
+    private static bool TryDecodeString(ReadOnlySpan<byte> raw, bool escaped, out string value)
     {
+        value = "";
+        if (!System.Text.Unicode.Utf8.IsValid(raw)) return false;
+        if (!escaped)
+        {
+            value = Encoding.UTF8.GetString(raw);
+            return true;
+        }
         // Re-read the escaped string token through the JSON reader to decode it.
-        Span<byte> quoted = escaped.Length + 2 <= 512 ? stackalloc byte[escaped.Length + 2] : new byte[escaped.Length + 2];
+        Span<byte> quoted = raw.Length + 2 <= 512 ? stackalloc byte[raw.Length + 2] : new byte[raw.Length + 2];
         quoted[0] = (byte)'"';
-        escaped.CopyTo(quoted[1..]);
+        raw.CopyTo(quoted[1..]);
         quoted[^1] = (byte)'"';
-        var reader = new Utf8JsonReader(quoted);
-        reader.Read();
-        return reader.GetString() ?? "";
+        try
+        {
+            var reader = new Utf8JsonReader(quoted);
+            reader.Read();
+            value = reader.GetString() ?? "";
+            return true;
+        }
+        catch (Exception e) when (e is InvalidOperationException or JsonException)
+        {
+            return false;
+        }
     }
 
     private bool TryGetRoomName(PeerSession session, ref ClientMessage message, out string room)
@@ -238,11 +261,7 @@ internal sealed class SignalingServer
             Reject(session, SignalingErrorCode.BadMessage, "'room' is required", message.Ref);
             return false;
         }
-        try
-        {
-            room = message.RoomIsEscaped ? JsonEncodedTo(message.Room) : Encoding.UTF8.GetString(message.Room);
-        }
-        catch (Exception e) when (e is InvalidOperationException or JsonException or ArgumentException)
+        if (!TryDecodeString(message.Room, message.RoomIsEscaped, out room))
         {
             Reject(session, SignalingErrorCode.BadMessage, "'room' is not a valid string", message.Ref);
             return false;

@@ -139,6 +139,23 @@ public class SignalingServerTests
     }
 
     [Fact]
+    public void Invalid_utf8_in_to_or_room_is_a_bad_message()
+    {
+        var h = new SignalingHarness();
+        var a = h.Connect();
+        // An escape (so the slow decoding path) next to a byte that is not UTF-8.
+        a.SendBytes([.. "{\"type\":\"signal\",\"to\":\"\\u0041"u8, 0xBE, .. "\",\"data\":1}"u8]);
+        a.ExpectError("bad-message");
+        a.SendBytes([.. "{\"type\":\"join\",\"room\":\"r"u8, 0xBE, .. "\"}"u8]);
+        a.ExpectError("bad-message");
+        a.SendBytes([.. "{\"type\":\"join\",\"room\":\"\\u0041"u8, 0xBE, .. "\"}"u8]);
+        a.ExpectError("bad-message");
+        a.SendBytes([.. "{\"type\":\"ping\",\"ref\":\"\\u0041"u8, 0xBE, .. "\"}"u8]);
+        a.ExpectError("bad-message");
+        Assert.Equal(0, h.Server.RoomCount);
+    }
+
+    [Fact]
     public void Errors_echo_the_ref_whether_string_or_number()
     {
         var h = new SignalingHarness();
