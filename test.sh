@@ -28,6 +28,8 @@ done
 # Python modules, for Debian's own python3 (a pyenv python3 earlier on PATH is not the one).
 declare -A NEEDED_PY=(
   [aioice]=python3-aioice
+  [aiortc]=python3-aiortc
+  [websockets]=python3-websockets
 )
 for mod in "${!NEEDED_PY[@]}"; do
   /usr/bin/python3 -c "import $mod" >/dev/null 2>&1 || missing+=("${NEEDED_PY[$mod]}")
