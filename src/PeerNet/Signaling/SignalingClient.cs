@@ -83,7 +83,11 @@ public sealed class SignalingClient : IAsyncDisposable
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
-        if (_options.CertificateSha256 is { } pin)
+        if (_options.AcceptAnyCertificate)
+        {
+            socket.Options.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        }
+        else if (_options.CertificateSha256 is { } pin)
         {
             socket.Options.RemoteCertificateValidationCallback = (_, cert, _, errors) =>
                 errors == SslPolicyErrors.None || cert is not null && MatchesPin(cert, pin);
@@ -399,6 +403,13 @@ public sealed class SignalingClientOptions
     /// <c>peernet serve</c> prints for its self-signed certificate.
     /// </summary>
     public string? CertificateSha256 { get; init; }
+
+    /// <summary>
+    /// Accept any certificate (<c>--insecure</c>): for a hub with a self-signed certificate whose
+    /// fingerprint is not at hand. Signaling is then open to a man in the middle, who could swap
+    /// the DTLS fingerprints in offers and answers; prefer <see cref="CertificateSha256"/>.
+    /// </summary>
+    public bool AcceptAnyCertificate { get; init; }
 }
 
 /// <summary>A signal from another peer.</summary>
