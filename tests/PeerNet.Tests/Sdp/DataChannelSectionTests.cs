@@ -61,6 +61,17 @@ public class DataChannelSectionTests
     }
 
     [Fact]
+    public void Chromium_answer_to_a_peernet_offer()
+    {
+        var section = DataChannelSection.Read(SessionDescription.Parse(SdpSamples.ChromiumAnswerToPeerNetOffer), SdpType.Answer);
+        Assert.Equal(SdpSetupRole.Active, section.Setup);
+        Assert.Equal(262144, section.MaxMessageSize);
+        Assert.Equal("0", section.Mid);
+        Assert.Empty(section.Candidates);
+        Assert.True(section.SupportsTrickle);
+    }
+
+    [Fact]
     public void In_an_audio_video_data_offer_the_data_section_is_found_by_shape_not_position()
     {
         var section = DataChannelSection.Read(SessionDescription.Parse(SdpSamples.ChromiumAudioVideoDataOffer), SdpType.Offer);

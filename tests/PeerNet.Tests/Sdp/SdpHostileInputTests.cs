@@ -1,4 +1,5 @@
 using PeerNet.Sdp;
+using Xunit.Abstractions;
 
 namespace PeerNet.Tests.Sdp;
 
@@ -6,7 +7,7 @@ namespace PeerNet.Tests.Sdp;
 /// Malformed and hostile descriptions: always an <see cref="SdpParseException"/> naming the line
 /// (or an <see cref="SdpNegotiationException"/> for a well-formed but unusable one), never anything else.
 /// </summary>
-public class SdpHostileInputTests
+public class SdpHostileInputTests(ITestOutputHelper output)
 {
     private const string Head = "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nt=0 0\n";
 
@@ -50,6 +51,17 @@ public class SdpHostileInputTests
         Assert.Equal(reason, error.Reason);
         Assert.Equal($"SDP line {lineNumber} '{line}': {reason}", error.Message);
         Assert.IsAssignableFrom<FormatException>(error);
+    }
+
+    [Fact]
+    public void Ice_credentials_longer_than_256_characters_are_refused()
+    {
+        // RFC 8839 §5.4: ice-ufrag = 4*256ice-char, ice-pwd = 22*256ice-char.
+        Assert.NotNull(SessionDescription.Parse(Head + "a=ice-ufrag:" + new string('u', 256) + "\na=ice-pwd:" + new string('p', 256) + "\n"));
+        Assert.Equal("ice-ufrag must be 4 to 256 characters (RFC 8839 §5.4)",
+            Assert.Throws<SdpParseException>(() => SessionDescription.Parse(Head + "a=ice-ufrag:" + new string('u', 257) + "\n")).Reason);
+        Assert.Equal("ice-pwd must be 22 to 256 characters (RFC 8839 §5.4)",
+            Assert.Throws<SdpParseException>(() => SessionDescription.Parse(Head + "a=ice-pwd:" + new string('p', 257) + "\n")).Reason);
     }
 
     [Theory]
@@ -188,6 +200,7 @@ public class SdpHostileInputTests
                 Assert.DoesNotContain('\n', e.Message);
             }
         }
+        output.WriteLine($"parsed {parsed} (negotiated {negotiated}), refused {refused}");
         // The loop must exercise both outcomes, or it tests nothing.
         Assert.True(parsed > 500, $"parsed {parsed}");
         Assert.True(refused > 500, $"refused {refused}");

@@ -14,6 +14,7 @@ public class SdpParseTests
         nameof(SdpSamples.ChromiumAnswerToLegacyOffer),
         nameof(SdpSamples.AiortcLegacyOffer),
         nameof(SdpSamples.AiortcAnswer),
+        nameof(SdpSamples.ChromiumAnswerToPeerNetOffer),
     ];
 
     public static TheoryData<string> Samples => new(SampleNames);

@@ -301,24 +301,44 @@ internal static class SdpSamples
         a=setup:actpass
         """);
 
-    /// <summary>aiortc 1.4.0: answer to a hand-written UDP/DTLS/SCTP offer shaped like Jsep.CreateOffer's.</summary>
+    /// <summary>aiortc 1.4.0: answer to an offer made by Jsep.CreateOffer (it accepted it: signalingState stable).</summary>
     public static string AiortcAnswer => Crlf("""
         v=0
-        o=- 4004522670 4004522670 IN IP4 0.0.0.0
+        o=- 4004523232 4004523232 IN IP4 0.0.0.0
         s=-
         t=0 0
         a=group:BUNDLE 0
         a=msid-semantic:WMS *
-        m=application 59735 UDP/DTLS/SCTP webrtc-datachannel
+        m=application 49546 UDP/DTLS/SCTP webrtc-datachannel
         c=IN IP4 127.0.0.1
         a=mid:0
         a=sctp-port:5000
         a=max-message-size:65536
-        a=candidate:16572de626da4e5384a0ce2d0d93678a 1 udp 2130706431 127.0.0.1 59735 typ host
+        a=candidate:16572de626da4e5384a0ce2d0d93678a 1 udp 2130706431 127.0.0.1 49546 typ host
         a=end-of-candidates
-        a=ice-ufrag:A8ZA
-        a=ice-pwd:qCkzHY1ydSjGpvnPnKK4S1
-        a=fingerprint:sha-256 40:99:DE:93:1C:EB:39:95:B1:35:6A:3D:7D:45:BA:52:C3:E1:3C:1E:04:5B:30:B6:2E:4D:4B:81:27:EA:F3:D9
+        a=ice-ufrag:ZlNY
+        a=ice-pwd:xb3Vzu7yES4kP7xTiZN4vz
+        a=fingerprint:sha-256 45:36:CC:0B:86:86:B1:B0:08:6F:64:DF:60:5A:A9:66:49:50:5E:B0:33:1D:1B:41:D8:25:09:C8:C2:8C:BD:3A
         a=setup:active
+        """);
+
+    /// <summary>Chromium 156: answer to an offer made by Jsep.CreateOffer (setRemoteDescription accepted it).</summary>
+    public static string ChromiumAnswerToPeerNetOffer => Crlf("""
+        v=0
+        o=- 6052602354854004055 2 IN IP4 127.0.0.1
+        s=-
+        t=0 0
+        a=group:BUNDLE 0
+        a=msid-semantic: WMS
+        m=application 9 UDP/DTLS/SCTP webrtc-datachannel
+        c=IN IP4 0.0.0.0
+        a=ice-ufrag:wcAm
+        a=ice-pwd:M/7fTVS00qDSXzyCM3YcgmNh
+        a=ice-options:trickle
+        a=fingerprint:sha-256 DB:03:C7:62:FB:D9:EB:6B:D5:52:6A:CC:D5:D4:3D:F6:F5:0C:50:29:30:A4:D9:F2:28:BD:62:CB:CD:C3:32:BB
+        a=setup:active
+        a=mid:0
+        a=sctp-port:5000
+        a=max-message-size:262144
         """);
 }
