@@ -1,3 +1,4 @@
+using System.Buffers;
 using Org.BouncyCastle.Tls;
 
 namespace PeerNet.Dtls;
@@ -23,6 +24,11 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
     private readonly Queue<PooledDatagram> _inbound = new();
     private readonly Queue<PooledDatagram> _outbound = new();
     private bool _aborted;
+    // During the handshake, records are packed into one datagram up to the MTU (RFC 6347 §4.1.1), as
+    // browsers do: a flight then travels whole, and reordering inside it cannot strand BouncyCastle,
+    // which stops reading epoch 0 once it has seen ChangeCipherSpec.
+    private byte[]? _tail;
+    private int _tailLength;
     private long _lastNow;
     private long _lastTick;
 
@@ -37,8 +43,15 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
     /// <summary>What the handshake worker is doing.</summary>
     public HandshakeWorkerPhase Phase { get; private set; }
 
-    /// <summary>True until the handshake completes; then Receive no longer blocks.</summary>
-    public bool Handshaking { get; set; } = true;
+    /// <summary>True until <see cref="EndHandshake"/>; then Receive no longer blocks and records are not packed.</summary>
+    public bool Handshaking { get; private set; } = true;
+
+    /// <summary>The handshake completed: BouncyCastle is called on the driver's thread from now on.</summary>
+    public void EndHandshake()
+    {
+        FlushTail();
+        Handshaking = false;
+    }
 
     /// <summary>Counts each time the worker starts waiting in Receive.</summary>
     public int WaitGeneration { get; private set; }
@@ -53,7 +66,7 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
     public int InboundCount => _inbound.Count;
 
     /// <summary>Datagrams waiting for <see cref="PollTransmit"/>.</summary>
-    public int OutboundCount => _outbound.Count;
+    public int OutboundCount => _outbound.Count + (_tail is null ? 0 : 1);
 
     /// <summary>Datagrams dropped because the driver did not poll them out in time.</summary>
     public long TransmitsDropped { get; private set; }
@@ -100,6 +113,8 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
     /// <summary>Copies the next datagram to send into <paramref name="destination"/>; 0 when there is none.</summary>
     public int PollTransmit(Span<byte> destination)
     {
+        if (_outbound.Count == 0)
+            FlushTail();
         if (!_outbound.TryPeek(out PooledDatagram next))
             return 0;
         if (destination.Length < next.Length)
@@ -152,6 +167,11 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
 
     public void ClearOutbound()
     {
+        if (_tail is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_tail);
+            _tail = null;
+        }
         while (_outbound.TryDequeue(out PooledDatagram datagram))
             datagram.Return();
     }
@@ -250,14 +270,45 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
         {
             if (_aborted)
                 return;
-            if (_outbound.Count >= _maxOutbound)
+            if (Handshaking)
             {
-                // Like a full socket buffer: DTLS and SCTP recover from the loss.
-                TransmitsDropped++;
-                return;
+                if (_tail is not null && _tailLength + buffer.Length <= _mtu)
+                {
+                    buffer.CopyTo(_tail.AsSpan(_tailLength));
+                    _tailLength += buffer.Length;
+                    return;
+                }
+                FlushTail();
+                if (buffer.Length < _mtu)
+                {
+                    _tail = ArrayPool<byte>.Shared.Rent(_mtu);
+                    buffer.CopyTo(_tail);
+                    _tailLength = buffer.Length;
+                    return;
+                }
             }
-            _outbound.Enqueue(PooledDatagram.Copy(buffer));
+            Enqueue(PooledDatagram.Copy(buffer));
         }
+    }
+
+    private void FlushTail()
+    {
+        if (_tail is null)
+            return;
+        Enqueue(new PooledDatagram(_tail, _tailLength));
+        _tail = null;
+    }
+
+    private void Enqueue(PooledDatagram datagram)
+    {
+        if (_outbound.Count >= _maxOutbound)
+        {
+            // Like a full socket buffer: DTLS and SCTP recover from the loss.
+            TransmitsDropped++;
+            datagram.Return();
+            return;
+        }
+        _outbound.Enqueue(datagram);
     }
 
     /// <summary>BouncyCastle closes its transport after close_notify or a fatal alert; the queues stay for the driver.</summary>

@@ -53,4 +53,22 @@ internal static class DtlsRecordHeader
         reason = default;
         return true;
     }
+
+    /// <summary>
+    /// Whether a well-formed datagram holds an alert or application data record in epoch 0, i.e. in
+    /// plaintext. After the handshake a peer sends those only encrypted; in epoch 0 only retransmitted
+    /// handshake messages are legitimate, and an injected plaintext fatal alert must not be able to
+    /// kill the association.
+    /// </summary>
+    public static bool HasPlaintextAlertOrData(ReadOnlySpan<byte> datagram)
+    {
+        while (datagram.Length >= Length)
+        {
+            byte type = datagram[0];
+            if ((type == Alert || type == ApplicationData) && datagram[3] == 0 && datagram[4] == 0)
+                return true;
+            datagram = datagram[(Length + BinaryPrimitives.ReadUInt16BigEndian(datagram[11..]))..];
+        }
+        return false;
+    }
 }

@@ -133,6 +133,9 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
         get { lock (_gate) return _matchedFingerprint; }
     }
 
+    /// <summary>Whether the handshake thread is still running (for tests: it must end with the handshake).</summary>
+    internal bool IsWorkerAlive => _worker?.IsAlive ?? false;
+
     /// <summary>Counters.</summary>
     public DtlsTransportStatistics Statistics
     {
@@ -209,6 +212,11 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
                     AfterWorkerStep();
                     return;
                 case DtlsTransportState.Connected:
+                    if (DtlsRecordHeader.HasPlaintextAlertOrData(datagram))
+                    {
+                        Drop(datagram.Length, DtlsDropReason.Unprotected);
+                        return;
+                    }
                     if (!_channel.EnqueueInbound(datagram))
                     {
                         Drop(datagram.Length, DtlsDropReason.QueueFull);
@@ -481,7 +489,7 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
                 return;
             }
             _association = association;
-            _channel.Handshaking = false;
+            _channel.EndHandshake();
             _state = DtlsTransportState.Connected;
             int suite = _clientPeer?.NegotiatedCipherSuite ?? _serverPeer!.NegotiatedCipherSuite;
             _cipherSuite = DtlsCipherSuites.Name(suite);
