@@ -15,6 +15,7 @@ internal sealed class DtlsClientPeer : DefaultTlsClient
     private readonly RtcCertificate _certificate;
     private readonly DtlsTransportOptions _options;
     private readonly IDtlsHandshakeObserver _observer;
+    private int _selectedCipherSuite = -1;
 
     public DtlsClientPeer(BcTlsCrypto crypto, RtcCertificate certificate, DtlsTransportOptions options, IDtlsHandshakeObserver observer)
         : base(crypto)
@@ -39,7 +40,7 @@ internal sealed class DtlsClientPeer : DefaultTlsClient
 
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
-    protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, DtlsCipherSuites.Offered);
+    protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, _options.CipherSuites ?? DtlsCipherSuites.Offered);
 
     public override int GetHandshakeTimeoutMillis() => _options.HandshakeTimeout;
 
@@ -61,6 +62,8 @@ internal sealed class DtlsClientPeer : DefaultTlsClient
     public override void ProcessServerExtensions(IDictionary<int, byte[]> serverExtensions)
     {
         base.ProcessServerExtensions(serverExtensions);
+        bool encryptThenMac = serverExtensions is not null && TlsExtensionsUtilities.HasEncryptThenMacExtension(serverExtensions);
+        _observer.CipherSuiteSelected(_selectedCipherSuite, encryptThenMac);
         UseSrtpData? srtp = serverExtensions is null ? null : TlsSrtpUtilities.GetUseSrtpExtension(serverExtensions);
         if (srtp is null)
             return;
@@ -68,6 +71,12 @@ internal sealed class DtlsClientPeer : DefaultTlsClient
         if (srtp.ProtectionProfiles.Length != 1 || Array.IndexOf(DtlsCipherSuites.SrtpProfiles, srtp.ProtectionProfiles[0]) < 0 || srtp.Mki.Length != 0)
             throw new TlsFatalAlert(AlertDescription.illegal_parameter, "use_srtp: the server chose a profile we did not offer");
         SelectedSrtpProfile = srtp.ProtectionProfiles[0];
+    }
+
+    public override void NotifySelectedCipherSuite(int selectedCipherSuite)
+    {
+        base.NotifySelectedCipherSuite(selectedCipherSuite);
+        _selectedCipherSuite = selectedCipherSuite;
     }
 
     public override TlsAuthentication GetAuthentication() => new Authentication(this);

@@ -12,6 +12,9 @@ public enum DtlsDropReason : byte
     /// <summary>A record's length runs past the end of the datagram or exceeds 2^14 + 2048 (RFC 5246 §6.2.3).</summary>
     BadLength,
 
+    /// <summary>An encrypted record too short, or not whole cipher blocks, for the negotiated cipher suite.</summary>
+    BadCiphertextLength,
+
     /// <summary>After the handshake, a plaintext (epoch 0) alert or application data record, which only an attacker sends.</summary>
     Unprotected,
 

@@ -71,4 +71,18 @@ internal static class DtlsRecordHeader
         }
         return false;
     }
+
+    /// <summary>Whether every encrypted (epoch 1 and later) record in a well-formed datagram is long enough for the cipher.</summary>
+    public static bool HasValidCiphertextLengths(ReadOnlySpan<byte> datagram, DtlsCiphertextRule rule)
+    {
+        while (datagram.Length >= Length)
+        {
+            int length = BinaryPrimitives.ReadUInt16BigEndian(datagram[11..]);
+            bool encrypted = datagram[3] != 0 || datagram[4] != 0;
+            if (encrypted && !rule.Accepts(length))
+                return false;
+            datagram = datagram[(Length + length)..];
+        }
+        return true;
+    }
 }

@@ -38,7 +38,7 @@ internal sealed class DtlsServerPeer : DefaultTlsServer
 
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
-    protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, DtlsCipherSuites.Offered);
+    protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, _options.CipherSuites ?? DtlsCipherSuites.Offered);
 
     public override int GetHandshakeTimeoutMillis() => _options.HandshakeTimeout;
 
@@ -65,6 +65,7 @@ internal sealed class DtlsServerPeer : DefaultTlsServer
     public override IDictionary<int, byte[]> GetServerExtensions()
     {
         IDictionary<int, byte[]> extensions = base.GetServerExtensions();
+        _observer.CipherSuiteSelected(m_selectedCipherSuite, TlsExtensionsUtilities.HasEncryptThenMacExtension(extensions));
         UseSrtpData? offered = m_clientExtensions is null ? null : TlsSrtpUtilities.GetUseSrtpExtension(m_clientExtensions);
         if (offered is not null)
         {

@@ -55,6 +55,7 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
     private DtlsFailure? _failure;
     private DtlsFailure? _certificateFailure;
     private DtlsFingerprint? _matchedFingerprint;
+    private DtlsCiphertextRule? _ciphertextRule;
     private string? _cipherSuite;
     private bool _closeNotifyReceived;
     private bool _disposed;
@@ -96,6 +97,7 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
             HelloVerifyRequest = options.HelloVerifyRequest,
             MaxPendingApplicationData = options.MaxPendingApplicationData,
             MaxPendingTransmits = options.MaxPendingTransmits,
+            CipherSuites = options.CipherSuites,
         };
         Role = role;
         _localCertificate = localCertificate;
@@ -193,6 +195,11 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
             if (!DtlsRecordHeader.IsWellFormedDatagram(datagram, out DtlsDropReason reason))
             {
                 Drop(datagram.Length, reason);
+                return;
+            }
+            if (_ciphertextRule is DtlsCiphertextRule rule && !DtlsRecordHeader.HasValidCiphertextLengths(datagram, rule))
+            {
+                Drop(datagram.Length, DtlsDropReason.BadCiphertextLength);
                 return;
             }
             switch (_state)
@@ -666,6 +673,12 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
         lock (_gate)
             _certificateFailure = mismatch;
         throw new TlsFatalAlert(AlertDescription.bad_certificate, mismatch.Message);
+    }
+
+    void IDtlsHandshakeObserver.CipherSuiteSelected(int cipherSuite, bool encryptThenMac)
+    {
+        lock (_gate)
+            _ciphertextRule = DtlsCiphertextRule.For(cipherSuite, encryptThenMac);
     }
 
     void IDtlsHandshakeObserver.AlertReceived(short level, short description)

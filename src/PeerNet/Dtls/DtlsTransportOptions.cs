@@ -29,6 +29,9 @@ public sealed class DtlsTransportOptions
     /// <summary>Datagrams kept for <see cref="DtlsTransport.PollTransmit"/>; more are dropped (and counted).</summary>
     public int MaxPendingTransmits { get; set; } = 1024;
 
+    /// <summary>For tests: offer or accept only these cipher suites (BouncyCastle <c>CipherSuite</c> values).</summary>
+    internal int[]? CipherSuites { get; set; }
+
     internal void Validate()
     {
         if (Mtu is < 256 or > 65507)

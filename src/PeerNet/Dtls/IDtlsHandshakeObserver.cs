@@ -11,6 +11,9 @@ internal interface IDtlsHandshakeObserver
     /// </summary>
     void VerifyPeerCertificate(Certificate? chain);
 
+    /// <summary>The cipher suite is chosen (from ServerHello): from now on encrypted records can be length-checked.</summary>
+    void CipherSuiteSelected(int cipherSuite, bool encryptThenMac);
+
     /// <summary>The peer sent an alert.</summary>
     void AlertReceived(short level, short description);
 
