@@ -78,6 +78,21 @@ public sealed class OpenSslDtlsTests : IDisposable
     }
 
     [Fact]
+    public void We_complete_openssl_s_server_listen_cookie_exchange()
+    {
+        // -listen makes OpenSSL answer the first ClientHello with a HelloVerifyRequest (RFC 6347 §4.2.1).
+        int port = FreeUdpPort();
+        using var server = OpenSslProcess.Start(_directory, "s_server", "-dtls1_2", "-listen", "-accept", $"127.0.0.1:{port}",
+            "-cert", "cert.pem", "-key", "key.pem", "-Verify", "1", "-CAfile", "ours.pem", "-verify_return_error");
+        Assert.True(server.WaitForOutput("ACCEPT"), server.Output);
+
+        using var driver = new UdpDtlsDriver(new DtlsTransport(DtlsRole.Client, _ours, [_theirs]), new IPEndPoint(IPAddress.Loopback, port));
+        driver.Start();
+        AssertConnected(driver, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", server);
+        ExchangeMessages(driver, server);
+    }
+
+    [Fact]
     public void Openssl_s_client_completes_our_HelloVerifyRequest_cookie_exchange()
     {
         var options = new DtlsTransportOptions { HelloVerifyRequest = true };
