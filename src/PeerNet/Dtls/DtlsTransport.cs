@@ -206,8 +206,8 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
             {
                 case DtlsTransportState.New:
                     // The peer may start before we do (its ICE finished first): keep it for the worker.
-                    if (_disposed || !_channel.EnqueueInbound(datagram))
-                        Drop(datagram.Length, _disposed ? DtlsDropReason.NotOpen : DtlsDropReason.QueueFull);
+                    if (!_channel.EnqueueInbound(datagram))
+                        Drop(datagram.Length, DtlsDropReason.QueueFull);
                     return;
                 case DtlsTransportState.Connecting:
                     if (!_channel.EnqueueInbound(datagram))

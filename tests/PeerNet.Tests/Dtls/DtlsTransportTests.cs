@@ -289,6 +289,20 @@ public class DtlsTransportTests
     }
 
     [Fact]
+    public void The_worker_gives_up_by_itself_when_the_driver_goes_quiet()
+    {
+        // A driver that stops calling in must not leave the handshake thread behind.
+        var options = new DtlsTransportOptions { HandshakeTimeout = 300, InitialRetransmissionTimeout = 100 };
+        var client = new DtlsTransport(DtlsRole.Client, DtlsLink.ClientCertificate, DtlsLink.ServerCertificate.GetFingerprints(), options);
+        client.Start(0);
+        Assert.True(client.IsWorkerAlive);
+        Assert.True(SpinWait.SpinUntil(() => !client.IsWorkerAlive, 3000));
+        Assert.Equal(DtlsTransportState.Failed, client.State);
+        Assert.Equal(DtlsFailureReason.HandshakeTimeout, client.Failure!.Reason);
+        client.Dispose();
+    }
+
+    [Fact]
     public void A_server_whose_client_never_comes_times_out_without_sending_anything()
     {
         var options = new DtlsTransportOptions { HandshakeTimeout = 300, InitialRetransmissionTimeout = 100 };
