@@ -20,6 +20,7 @@ declare -A NEEDED=(
   [chromedriver]=chromium-driver
   [ip]=iproute2
   [turnutils_uclient]=coturn
+  [openssl]=openssl
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do
