@@ -398,7 +398,7 @@ public sealed record IceCandidate
     {
         if (text.Contains(':', StringComparison.Ordinal))
         {
-            if (!IPAddress.TryParse(text, out var ipv6) || ipv6.AddressFamily != AddressFamily.InterNetworkV6 || text.Contains('%', StringComparison.Ordinal))
+            if (text.Contains('[', StringComparison.Ordinal) || !IPAddress.TryParse(text, out var ipv6) || ipv6.AddressFamily != AddressFamily.InterNetworkV6 || text.Contains('%', StringComparison.Ordinal))
             {
                 throw new IceCandidateFormatException(field, "not a valid IPv6 address");
             }
