@@ -1,0 +1,34 @@
+namespace PeerNet.Ice;
+
+/// <summary>Datagram counters of an <see cref="IceTransport"/> (updated without locks; read them as a snapshot).</summary>
+public sealed class IceTransportStatistics
+{
+    internal long DatagramsReceivedCount;
+    internal long StunReceivedCount;
+    internal long DataDeliveredCount;
+    internal long DroppedUnknownKindCount;
+    internal long DroppedFromStrangersCount;
+    internal long DataSentCount;
+    internal long SendFailuresCount;
+
+    /// <summary>Every datagram received on every socket.</summary>
+    public long DatagramsReceived => Interlocked.Read(ref DatagramsReceivedCount);
+
+    /// <summary>STUN messages handed to the agent.</summary>
+    public long StunReceived => Interlocked.Read(ref StunReceivedCount);
+
+    /// <summary>DTLS datagrams (first byte 20–63) handed to <see cref="IceTransport.DatagramReceived"/>.</summary>
+    public long DataDelivered => Interlocked.Read(ref DataDeliveredCount);
+
+    /// <summary>Datagrams of another kind (RFC 7983: RTP, ZRTP, TURN channels, unknown first bytes), dropped.</summary>
+    public long DroppedUnknownKind => Interlocked.Read(ref DroppedUnknownKindCount);
+
+    /// <summary>Non-STUN datagrams from addresses that are not a remote candidate, dropped.</summary>
+    public long DroppedFromStrangers => Interlocked.Read(ref DroppedFromStrangersCount);
+
+    /// <summary>Datagrams sent with <see cref="IceTransport.Send"/>.</summary>
+    public long DataSent => Interlocked.Read(ref DataSentCount);
+
+    /// <summary>Sends (data or STUN) the operating system refused.</summary>
+    public long SendFailures => Interlocked.Read(ref SendFailuresCount);
+}
