@@ -48,6 +48,9 @@ internal sealed class SimulatedLink
     /// <summary>Called for each packet about to travel; return false to drop it.</summary>
     public Func<bool, byte[], bool>? Filter { get; set; }
 
+    /// <summary>Extra delay for one packet (toB, packet) → ms, or null for the normal delay.</summary>
+    public Func<bool, byte[], int?>? ExtraDelay { get; set; }
+
     /// <summary>Called with (isA, event) for every event.</summary>
     public Action<bool, SctpEvent>? OnEvent { get; set; }
 
@@ -155,7 +158,7 @@ internal sealed class SimulatedLink
 
     private void Schedule(bool toB, byte[] packet)
     {
-        var delay = DelayMs;
+        var delay = DelayMs + (ExtraDelay?.Invoke(toB, packet) ?? 0);
         if (Random.NextDouble() < Reordering)
         {
             delay += Random.Next(1, 3 * Math.Max(1, DelayMs));
@@ -172,6 +175,9 @@ internal sealed class SimulatedLink
             _inFlight.Dequeue();
             (item.ToB ? B : A).HandlePacket(item.Packet, Now);
             any = true;
+
+            // A driver answers each datagram before reading the next (SACK every second packet).
+            Transmit(item.ToB ? B : A, toB: !item.ToB);
         }
 
         return any;
