@@ -1,0 +1,379 @@
+namespace PeerNet.Sctp;
+
+/// <summary>
+/// The sender's side of reliability: SACK processing (RFC 9260 §6.2.1), RTT (§6.3), T3-rtx (§6.3.3),
+/// fast retransmit (§7.2.4), congestion control (§7.2), and PR-SCTP abandonment (RFC 3758 §3.5).
+/// </summary>
+public sealed partial class SctpAssociation
+{
+    private void HandleSack(in SackChunk sack)
+    {
+        if (State is < SctpAssociationState.Established or SctpAssociationState.ShutdownAckSent)
+        {
+            return;
+        }
+
+        var cumulative = sack.CumulativeTsnAck;
+        var ackPoint = _sent.FirstTsn - 1;
+        if (SerialNumber.Lt(cumulative, ackPoint))
+        {
+            return; // §6.2.1 D i: an old SACK, out of order
+        }
+
+        if (SerialNumber.Gte(cumulative, _nextTsn))
+        {
+            Drop(SctpDropReason.MalformedChunk); // acks a TSN we never sent
+            return;
+        }
+
+        var flightBefore = _flightSize;
+        long bytesNewlyAcked = 0;
+        var cumulativeAdvanced = cumulative != ackPoint;
+        var rttSample = -1L;
+
+        // Cumulative ack: drop everything up to it from the retransmission queue.
+        while (_sent.Count > 0 && SerialNumber.Lte(_sent.FirstTsn, cumulative))
+        {
+            ref var chunk = ref _sent[0];
+            var tsn = _sent.FirstTsn;
+            bytesNewlyAcked += AckChunk(ref chunk);
+            if (_rttMeasuring && tsn == _rttTsn)
+            {
+                rttSample = _now - _rttSentAt;
+                _rttMeasuring = false;
+            }
+
+            var message = chunk.Message;
+            message.FragmentsInQueue--;
+            message.Stream.OutstandingChunks--;
+            _sent.PopFront();
+            ReleaseIfDone(message);
+        }
+
+        if (SerialNumber.Lt(_advancedPeerAckPoint, _sent.FirstTsn - 1))
+        {
+            _advancedPeerAckPoint = _sent.FirstTsn - 1;
+        }
+
+        // Gap ack blocks: mark what they cover; remember the highest TSN newly acknowledged.
+        var highestNewlyAcked = cumulativeAdvanced ? cumulative : ackPoint;
+        var anyNewGapAck = false;
+        for (var b = 0; b < sack.GapAckBlockCount; b++)
+        {
+            var block = sack.GetGapAckBlock(b);
+            if (block.Start == 0 || block.End < block.Start)
+            {
+                continue; // malformed block: ignore it
+            }
+
+            var first = cumulative + block.Start;
+            var last = cumulative + block.End;
+            if (SerialNumber.Lt(last, _sent.FirstTsn))
+            {
+                continue;
+            }
+
+            var from = SerialNumber.Lt(first, _sent.FirstTsn) ? 0L : first - _sent.FirstTsn;
+            var to = Math.Min(last - _sent.FirstTsn, _sent.Count - 1L);
+            for (var i = (int)from; i <= to; i++)
+            {
+                ref var chunk = ref _sent[i];
+                if (chunk.State is SentChunkState.Acked or SentChunkState.Abandoned)
+                {
+                    continue;
+                }
+
+                bytesNewlyAcked += AckChunk(ref chunk);
+                chunk.State = SentChunkState.Acked;
+                anyNewGapAck = true;
+                var tsn = _sent.FirstTsn + (uint)i;
+                if (SerialNumber.Gt(tsn, highestNewlyAcked))
+                {
+                    highestNewlyAcked = tsn;
+                }
+
+                if (_rttMeasuring && tsn == _rttTsn)
+                {
+                    rttSample = _now - _rttSentAt;
+                    _rttMeasuring = false;
+                }
+            }
+        }
+
+        if (rttSample >= 0)
+        {
+            UpdateRto(rttSample);
+        }
+
+        if (cumulativeAdvanced)
+        {
+            _errorCount = 0; // §8.3: the peer is alive
+        }
+
+        // §7.2.4: count miss indications for chunks below the highest newly acked TSN.
+        if (anyNewGapAck)
+        {
+            CountMissIndications(highestNewlyAcked);
+        }
+
+        if (_inFastRecovery && SerialNumber.Gte(cumulative, _fastRecoveryExit))
+        {
+            _inFastRecovery = false;
+        }
+
+        // §7.2.1 / §7.2.2: grow cwnd only when the cumulative ack advanced and the window was in use.
+        if (cumulativeAdvanced && !_inFastRecovery && bytesNewlyAcked > 0)
+        {
+            var mtu = _options.Mtu;
+            if (_cwnd <= _ssthresh)
+            {
+                if (flightBefore + mtu >= _cwnd)
+                {
+                    _cwnd += Math.Min(bytesNewlyAcked, mtu);
+                }
+            }
+            else
+            {
+                _partialBytesAcked += bytesNewlyAcked;
+                if (_partialBytesAcked >= _cwnd && flightBefore + mtu >= _cwnd)
+                {
+                    _partialBytesAcked -= _cwnd;
+                    _cwnd += mtu;
+                }
+            }
+        }
+
+        if (_flightSize == 0)
+        {
+            _partialBytesAcked = 0;
+        }
+
+        // §6.2.1: the peer's window minus what is still outstanding.
+        _peerRwnd = Math.Max(0, (long)sack.AdvertisedReceiverWindowCredit - _outstandingBytes);
+
+        // §6.3.2: restart T3 when the earliest outstanding TSN is acknowledged; stop it when all is.
+        if (_sent.Count == 0)
+        {
+            _t3Deadline = Never;
+        }
+        else if (cumulativeAdvanced)
+        {
+            _t3Deadline = _now + _rto;
+        }
+
+        UpdateAdvancedPeerAckPoint();
+        if (SerialNumber.Gt(_advancedPeerAckPoint, _sent.FirstTsn - 1))
+        {
+            _forwardTsnPending = true; // RFC 3758 §3.5 C2/C3
+        }
+
+        if (_resetRequestedCount > 0)
+        {
+            TrySendResetRequest();
+        }
+
+        CheckShutdownProgress();
+    }
+
+    /// <summary>Takes an acknowledged chunk out of flight; returns its bytes if they count as newly acked.</summary>
+    private long AckChunk(ref SentChunk chunk)
+    {
+        switch (chunk.State)
+        {
+            case SentChunkState.InFlight:
+                _flightSize -= chunk.WireSize;
+                _outstandingBytes -= chunk.Length;
+                return chunk.WireSize;
+            case SentChunkState.NeedsRetransmit:
+                _pendingRetransmits--;
+                _outstandingBytes -= chunk.Length;
+                return chunk.WireSize;
+            default:
+                return 0; // already gap-acked or abandoned
+        }
+    }
+
+    private void CountMissIndications(uint highestNewlyAcked)
+    {
+        var end = SerialNumber.Gt(highestNewlyAcked, _sent.FirstTsn) ? (int)Math.Min(_sent.Count, highestNewlyAcked - _sent.FirstTsn) : 0;
+        var marked = false;
+        for (var i = 0; i < end; i++)
+        {
+            ref var chunk = ref _sent[i];
+            if (chunk.State != SentChunkState.InFlight || chunk.FastRetransmitted)
+            {
+                continue;
+            }
+
+            if (++chunk.MissIndications >= 3)
+            {
+                if (ShouldAbandon(chunk.Message, chunk.TransmitCount))
+                {
+                    AbandonMessage(chunk.Message);
+                    continue;
+                }
+
+                chunk.State = SentChunkState.NeedsRetransmit;
+                chunk.FastRetransmitted = true;
+                _flightSize -= chunk.WireSize;
+                _pendingRetransmits++;
+                marked = true;
+            }
+        }
+
+        if (marked)
+        {
+            Statistics.FastRetransmits++;
+            _fastRetransmitPending = true;
+            if (!_inFastRecovery)
+            {
+                // §7.2.3 / §7.2.4: halve once per loss event; fast recovery until the exit point is acked.
+                _ssthresh = Math.Max(_cwnd / 2, 4L * _options.Mtu);
+                _cwnd = _ssthresh;
+                _partialBytesAcked = 0;
+                _inFastRecovery = true;
+                _fastRecoveryExit = _nextTsn - 1;
+            }
+        }
+    }
+
+    /// <summary>T3-rtx expiry (§6.3.3): back off, collapse cwnd, mark everything in flight for retransmission.</summary>
+    private void OnT3Expired()
+    {
+        _t3Deadline = Never;
+        if (IsTerminated || _sent.Count == 0)
+        {
+            return;
+        }
+
+        Statistics.RetransmissionTimeouts++;
+        if (++_errorCount > _options.MaxRetransmissions)
+        {
+            Fail("too many retransmissions: the peer is unreachable");
+            return;
+        }
+
+        BackOffRto();
+        _ssthresh = Math.Max(_cwnd / 2, 4L * _options.Mtu);
+        _cwnd = _options.Mtu;
+        _partialBytesAcked = 0;
+        _inFastRecovery = false;
+        _rttMeasuring = false;
+        for (var i = 0; i < _sent.Count; i++)
+        {
+            ref var chunk = ref _sent[i];
+            if (chunk.State != SentChunkState.InFlight)
+            {
+                continue;
+            }
+
+            if (ShouldAbandon(chunk.Message, chunk.TransmitCount))
+            {
+                AbandonMessage(chunk.Message);
+                continue;
+            }
+
+            chunk.State = SentChunkState.NeedsRetransmit;
+            _flightSize -= chunk.WireSize;
+            _pendingRetransmits++;
+        }
+
+        UpdateAdvancedPeerAckPoint();
+        if (SerialNumber.Gt(_advancedPeerAckPoint, _sent.FirstTsn - 1))
+        {
+            _forwardTsnPending = true; // RFC 3758 §3.5 C5: the FORWARD TSN may have been lost too
+        }
+
+        _t3Deadline = _now + _rto;
+    }
+
+    private bool ShouldUsePartialReliability(OutgoingMessage message) =>
+        message.IsPartiallyReliable && PeerSupportsPartialReliability;
+
+    /// <summary>RFC 3758 §3.5 A/B: the message used up its retransmissions or its lifetime.</summary>
+    private bool ShouldAbandon(OutgoingMessage message, int transmitCount) =>
+        ShouldUsePartialReliability(message)
+        && (message.Abandoned
+            || (message.MaxRetransmits >= 0 && transmitCount > message.MaxRetransmits)
+            || message.ExpiresAt <= _now);
+
+    /// <summary>Abandons every fragment of a message, sent or not (RFC 3758 §3.5: a message goes as a whole).</summary>
+    private void AbandonMessage(OutgoingMessage message)
+    {
+        if (message.Abandoned)
+        {
+            return;
+        }
+
+        message.Abandoned = true;
+        Statistics.MessagesAbandoned++;
+        var index = SerialNumber.Gt(message.FirstTsn, _sent.FirstTsn) ? (int)(message.FirstTsn - _sent.FirstTsn) : 0;
+        for (var i = index; i < _sent.Count; i++)
+        {
+            ref var chunk = ref _sent[i];
+            if (chunk.Message != message)
+            {
+                if (i > index)
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            switch (chunk.State)
+            {
+                case SentChunkState.InFlight:
+                    _flightSize -= chunk.WireSize;
+                    _outstandingBytes -= chunk.Length;
+                    break;
+                case SentChunkState.NeedsRetransmit:
+                    _pendingRetransmits--;
+                    _outstandingBytes -= chunk.Length;
+                    break;
+                case SentChunkState.Acked:
+                case SentChunkState.Abandoned:
+                    continue;
+            }
+
+            chunk.State = SentChunkState.Abandoned;
+        }
+
+        if (message.Started && message.NextOffset < message.Length)
+        {
+            // The unsent tail goes too; the receiver drops the partial message on FORWARD TSN.
+            DecreaseBuffered(message.Stream, message.Length - message.NextOffset);
+            message.NextOffset = message.Length;
+            if (_currentMessage == message)
+            {
+                FinishCurrentMessage();
+            }
+        }
+
+        UpdateAdvancedPeerAckPoint();
+        if (SerialNumber.Gt(_advancedPeerAckPoint, _sent.FirstTsn - 1))
+        {
+            _forwardTsnPending = true;
+        }
+    }
+
+    /// <summary>RFC 3758 §3.5 C1: move the advanced peer ack point over abandoned chunks.</summary>
+    private void UpdateAdvancedPeerAckPoint()
+    {
+        if (!PeerSupportsPartialReliability)
+        {
+            return;
+        }
+
+        var start = SerialNumber.Gt(_advancedPeerAckPoint, _sent.FirstTsn - 1) ? (int)(_advancedPeerAckPoint - (_sent.FirstTsn - 1)) : 0;
+        if (start == 0)
+        {
+            _advancedPeerAckPoint = _sent.FirstTsn - 1;
+        }
+
+        for (var i = start; i < _sent.Count && _sent[i].State == SentChunkState.Abandoned; i++)
+        {
+            _advancedPeerAckPoint = _sent.FirstTsn + (uint)i;
+        }
+    }
+}
