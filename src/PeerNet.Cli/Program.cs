@@ -15,5 +15,7 @@ var root = new RootCommand("PeerNet: peer-to-peer file sharing and data over Web
 {
     ServeCommand.Create(),
     TurnCommand.Create(),
+    EchoCommand.Create(),
+    PingCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -146,63 +146,67 @@ public sealed class RtcDataChannel
         _host.Send(this, data, isText);
     }
 
-    internal void AddBufferedAmount(long bytes) => Interlocked.Add(ref _bufferedAmount, bytes);
-
-    /// <summary>The transport acknowledged or abandoned bytes; fires bufferedamountlow on crossing the threshold.</summary>
-    internal void ReleaseBufferedAmount(long bytes)
+    /// <summary>
+    /// Sets the amount from the transport (under its lock). Returns whether it crossed down to the
+    /// low threshold, in which case the caller raises <see cref="BufferedAmountLow"/> on the event loop.
+    /// </summary>
+    internal bool SetBufferedAmount(long amount)
     {
-        if (bytes <= 0) return;
-        var after = Interlocked.Add(ref _bufferedAmount, -bytes);
-        if (after < 0)
-        {
-            Interlocked.Exchange(ref _bufferedAmount, 0);
-            after = 0;
-        }
-        var before = after + bytes;
+        var before = Interlocked.Exchange(ref _bufferedAmount, amount);
+        if (amount < before) WakeWaiters();
         var threshold = BufferedAmountLowThreshold;
-        WakeWaiters();
-        if (before > threshold && after <= threshold) BufferedAmountLow?.Invoke(this, EventArgs.Empty);
+        return before > threshold && amount <= threshold;
     }
 
-    internal void SetOpen()
+    internal void RaiseBufferedAmountLow() => BufferedAmountLow?.Invoke(this, EventArgs.Empty);
+
+    // State changes happen under the transport's lock, at once, so Send sees them; the matching
+    // events are raised afterwards on the connection's event loop.
+
+    internal bool TryMarkOpen()
     {
         lock (_gate)
         {
-            if (_readyState != RtcDataChannelState.Connecting) return;
+            if (_readyState != RtcDataChannelState.Connecting) return false;
             _readyState = RtcDataChannelState.Open;
+            return true;
         }
-        Open?.Invoke(this, EventArgs.Empty);
     }
 
-    internal void Deliver(byte[] data, bool isText)
-    {
-        if (_readyState is RtcDataChannelState.Open or RtcDataChannelState.Closing)
-            Message?.Invoke(this, new RtcDataChannelMessageEventArgs(data, isText));
-    }
-
-    internal void SetClosing()
+    internal bool TryMarkClosing()
     {
         lock (_gate)
         {
-            if (_readyState is RtcDataChannelState.Closing or RtcDataChannelState.Closed) return;
+            if (_readyState is RtcDataChannelState.Closing or RtcDataChannelState.Closed) return false;
             _readyState = RtcDataChannelState.Closing;
         }
         WakeWaiters();
-        Closing?.Invoke(this, EventArgs.Empty);
+        return true;
     }
 
-    internal void SetClosed(Exception? error = null)
+    internal bool TryMarkClosed()
     {
         lock (_gate)
         {
-            if (_readyState == RtcDataChannelState.Closed) return;
+            if (_readyState == RtcDataChannelState.Closed) return false;
             _readyState = RtcDataChannelState.Closed;
         }
         Interlocked.Exchange(ref _bufferedAmount, 0);
         WakeWaiters();
+        return true;
+    }
+
+    internal void RaiseOpen() => Open?.Invoke(this, EventArgs.Empty);
+
+    internal void RaiseClosing() => Closing?.Invoke(this, EventArgs.Empty);
+
+    internal void RaiseClosed(Exception? error)
+    {
         if (error is not null) Error?.Invoke(this, error);
         Closed?.Invoke(this, EventArgs.Empty);
     }
+
+    internal void Deliver(byte[] data, bool isText) => Message?.Invoke(this, new RtcDataChannelMessageEventArgs(data, isText));
 
     private void WakeWaiters()
     {

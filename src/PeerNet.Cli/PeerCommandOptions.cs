@@ -1,0 +1,77 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using PeerNet.Signaling;
+
+namespace PeerNet.Cli;
+
+/// <summary>What <c>peernet echo</c> and <c>peernet ping</c> share: where the hub is and how to trust it.</summary>
+internal sealed class PeerCommandOptions
+{
+    public Option<string> Hub { get; } = new("--hub") { Description = "The hub: https://host:port (or wss://host:port/signal)", Required = true };
+
+    public Option<string> Room { get; } = new("--room") { Description = "The room to meet in", Required = true };
+
+    public Option<bool> Insecure { get; } = new("--insecure") { Description = "Accept any hub certificate (a self-signed hub whose fingerprint you have not checked)" };
+
+    public Option<string?> CertificateSha256 { get; } = new("--hub-sha256") { Description = "Accept the hub's certificate if its SHA-256 fingerprint is this" };
+
+    public Option<int> Timeout { get; } = new("--timeout") { Description = "Seconds to wait for a peer and for the connection", DefaultValueFactory = _ => 30 };
+
+    public Option<bool> Verbose { get; } = new("--verbose", "-v") { Description = "Log protocol details" };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Hub);
+        command.Options.Add(Room);
+        command.Options.Add(Insecure);
+        command.Options.Add(CertificateSha256);
+        command.Options.Add(Timeout);
+        command.Options.Add(Verbose);
+    }
+
+    public SignalingClientOptions SignalingOptions(ParseResult result) => new()
+    {
+        Url = SignalingUrl(result.GetValue(Hub)!),
+        AcceptAnyCertificate = result.GetValue(Insecure),
+        CertificateSha256 = result.GetValue(CertificateSha256),
+    };
+
+    public ILoggerFactory CreateLoggerFactory(ParseResult result) => LoggerFactory.Create(logging => logging
+        .AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        })
+        .SetMinimumLevel(result.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Warning));
+
+    /// <summary>https://host:port → wss://host:port/signal; ws(s) URLs are taken as they are.</summary>
+    public static Uri SignalingUrl(string hub)
+    {
+        if (!Uri.TryCreate(hub, UriKind.Absolute, out var uri))
+            throw new ArgumentException($"'{hub}' is not a URL (expected e.g. https://localhost:8443)");
+        return uri.Scheme switch
+        {
+            "ws" or "wss" => uri,
+            "https" => new UriBuilder(uri) { Scheme = "wss", Path = "/signal" }.Uri,
+            "http" => new UriBuilder(uri) { Scheme = "ws", Path = "/signal" }.Uri,
+            _ => throw new ArgumentException($"'{hub}' is not an http(s) or ws(s) URL"),
+        };
+    }
+
+    /// <summary>Reads "1048576", "64K", "10M", "1G" (binary multiples).</summary>
+    public static long ParseSize(string text)
+    {
+        text = text.Trim();
+        long multiplier = 1;
+        var last = char.ToUpperInvariant(text[^1]);
+        if (last is 'K' or 'M' or 'G')
+        {
+            multiplier = last switch { 'K' => 1L << 10, 'M' => 1L << 20, _ => 1L << 30 };
+            text = text[..^1];
+        }
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 0)
+            throw new ArgumentException($"'{text}' is not a size (e.g. 1024, 64K, 10M)");
+        return checked(value * multiplier);
+    }
+}

@@ -1,0 +1,187 @@
+using System.Buffers.Binary;
+using System.CommandLine;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using PeerNet.Rtc;
+using PeerNet.Signaling;
+using Spectre.Console;
+
+namespace PeerNet.Cli;
+
+/// <summary>
+/// <c>peernet ping</c>: the ping of PeerNet. Offers to the peer in a room (an echo peer), then
+/// prints how long the connection took, the candidate pair ICE chose, round-trip times, and the
+/// throughput of a bulk transfer echoed back.
+/// </summary>
+internal static class PingCommand
+{
+    public static Command Create()
+    {
+        var options = new PeerCommandOptions();
+        var count = new Option<int>("--count", "-c") { Description = "Round trips to time", DefaultValueFactory = _ => 10 };
+        var size = new Option<string>("--size", "-s") { Description = "Bytes per ping message", DefaultValueFactory = _ => "64" };
+        var total = new Option<string>("--bytes", "-b") { Description = "Bytes to send for the throughput test (echoed back; 0 = skip), e.g. 64M", DefaultValueFactory = _ => "0" };
+        var chunk = new Option<string>("--chunk") { Description = "Message size for the throughput test", DefaultValueFactory = _ => "16K" };
+        var command = new Command("ping", "Connect to the echo peer in a room and measure setup time, round trips and throughput.");
+        options.AddTo(command);
+        command.Options.Add(count);
+        command.Options.Add(size);
+        command.Options.Add(total);
+        command.Options.Add(chunk);
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            long pingSize, totalBytes, chunkSize;
+            try
+            {
+                pingSize = Math.Max(8, PeerCommandOptions.ParseSize(result.GetValue(size)!));
+                totalBytes = PeerCommandOptions.ParseSize(result.GetValue(total)!);
+                chunkSize = Math.Max(1, PeerCommandOptions.ParseSize(result.GetValue(chunk)!));
+            }
+            catch (ArgumentException e)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                return 2;
+            }
+            var timeout = TimeSpan.FromSeconds(result.GetValue(options.Timeout));
+            using var loggers = options.CreateLoggerFactory(result);
+            await using var signaling = new SignalingClient(options.SignalingOptions(result), loggers.CreateLogger<SignalingClient>());
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                await signaling.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SignalingException or OperationCanceledException or IOException)
+            {
+                return PeerCommandFailure.Report(RtcFailureLayer.Signaling, e.Message);
+            }
+            var room = result.GetValue(options.Room)!;
+            await using var peers = new PeerRoom(signaling, room, initiator => new PeerOptions { Initiator = initiator, ChannelLabel = "ping" }, loggers);
+            var present = await peers.JoinAsync(cancellationToken).ConfigureAwait(false);
+            if (present.Count == 0)
+                return PeerCommandFailure.Report(RtcFailureLayer.Signaling, $"nobody is in room '{room}' to ping (start `peernet echo` there first)");
+            var remoteId = present[0];
+            var setupClock = Stopwatch.StartNew();
+            var peer = peers.Connect(remoteId);
+            using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeoutSource.CancelAfter(timeout);
+            try
+            {
+                await peer.WaitConnectedAsync(timeoutSource.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                var layer = peer.Connection.IceConnectionState is RtcIceConnectionState.Connected or RtcIceConnectionState.Completed
+                    ? peer.Connection.ConnectionState == RtcPeerConnectionState.Connected ? RtcFailureLayer.Sctp : RtcFailureLayer.Dtls
+                    : RtcFailureLayer.Ice;
+                return PeerCommandFailure.Report(layer, $"not connected after {timeout.TotalSeconds:F0} s (ICE {peer.Connection.IceConnectionState}, connection {peer.Connection.ConnectionState})");
+            }
+            catch (Exception e)
+            {
+                return PeerCommandFailure.Report(e);
+            }
+            var setup = setupClock.Elapsed;
+            var pair = peer.Connection.GetSelectedCandidatePair();
+            AnsiConsole.MarkupLineInterpolated($"connected to [bold]{remoteId}[/] in [bold]{setup.TotalMilliseconds:F1} ms[/] (signaling + ICE + DTLS + SCTP; {clock.Elapsed.TotalMilliseconds:F0} ms since start)");
+            AnsiConsole.MarkupLineInterpolated($"selected pair: local {pair?.Local.ToString() ?? "?"}, remote {pair?.Remote.ToString() ?? "?"}; DTLS {peer.Connection.DtlsCipherSuite ?? "?"}");
+
+            try
+            {
+                await PingAsync(peer, result.GetValue(count), (int)pingSize, timeoutSource, timeout, cancellationToken).ConfigureAwait(false);
+                if (totalBytes > 0) await ThroughputAsync(peer, totalBytes, (int)chunkSize, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return PeerCommandFailure.Report(RtcFailureLayer.Sctp, "the echo stopped answering");
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or RtcConnectionException)
+            {
+                return PeerCommandFailure.Report(e is RtcConnectionException ? e : new RtcConnectionException(RtcFailureLayer.Sctp, e.Message, e));
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task PingAsync(Peer peer, int count, int size, CancellationTokenSource timeoutSource, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (count <= 0) return;
+        var channel = peer.Channel!;
+        var rtts = new List<double>(count);
+        var payload = new byte[size];
+        TaskCompletionSource<long>? pending = null;
+        void OnMessage(object? sender, RtcDataChannelMessageEventArgs e)
+        {
+            if (!e.IsText && e.Data.Length >= 8) pending?.TrySetResult(BinaryPrimitives.ReadInt64BigEndian(e.Data));
+        }
+        channel.Message += OnMessage;
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                timeoutSource.CancelAfter(timeout);
+                pending = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+                BinaryPrimitives.WriteInt64BigEndian(payload, i);
+                var started = Stopwatch.GetTimestamp();
+                channel.Send(payload);
+                var echoed = await pending.Task.WaitAsync(timeoutSource.Token).ConfigureAwait(false);
+                var rtt = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                if (echoed != i) throw new InvalidOperationException($"echo {echoed} came back for ping {i}");
+                rtts.Add(rtt);
+                AnsiConsole.MarkupLineInterpolated($"{size} bytes: seq={i} time={rtt:F3} ms");
+            }
+        }
+        finally
+        {
+            channel.Message -= OnMessage;
+        }
+        rtts.Sort();
+        AnsiConsole.MarkupLineInterpolated($"[bold]{count} round trips[/]: min {rtts[0]:F3} / avg {rtts.Average():F3} / p50 {rtts[rtts.Count / 2]:F3} / max {rtts[^1]:F3} ms");
+    }
+
+    private static async Task ThroughputAsync(Peer peer, long total, int chunk, CancellationToken cancellationToken)
+    {
+        var channel = peer.Channel!;
+        var remoteMax = peer.Connection.RemoteMaxMessageSize ?? 65536;
+        var limit = remoteMax > 0 ? remoteMax : long.MaxValue;
+        if (chunk > limit) throw new ArgumentException($"--chunk {chunk} is larger than the remote's max-message-size of {limit}");
+        long received = 0;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnMessage(object? sender, RtcDataChannelMessageEventArgs e)
+        {
+            if (Interlocked.Add(ref received, e.Data.Length) >= total) done.TrySetResult();
+        }
+        var payload = new byte[chunk];
+        Random.Shared.NextBytes(payload);
+        channel.Message += OnMessage;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await AnsiConsole.Progress().AutoClear(true).StartAsync(async progress =>
+            {
+                var task = progress.AddTask("echoing", maxValue: total);
+                long sent = 0;
+                while (sent < total)
+                {
+                    var length = (int)Math.Min(chunk, total - sent);
+                    await channel.SendAsync(payload.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                    sent += length;
+                    task.Value = Interlocked.Read(ref received);
+                }
+                while (!done.Task.IsCompleted)
+                {
+                    task.Value = Interlocked.Read(ref received);
+                    await Task.WhenAny(done.Task, Task.Delay(100, cancellationToken)).ConfigureAwait(false);
+                    if (!channel.ReadyState.Equals(RtcDataChannelState.Open)) throw new InvalidOperationException("the channel closed during the transfer");
+                }
+                task.Value = total;
+            }).ConfigureAwait(false);
+        }
+        finally
+        {
+            channel.Message -= OnMessage;
+        }
+        var seconds = clock.Elapsed.TotalSeconds;
+        var mib = total / (1024.0 * 1024.0);
+        AnsiConsole.MarkupLineInterpolated($"[bold]throughput[/]: {mib:F1} MiB sent and echoed back in {seconds:F2} s = [bold]{mib / seconds:F1} MiB/s[/] each way ({mib * 8 * 1.048576 / seconds:F0} Mbit/s), {chunk}-byte messages");
+    }
+}

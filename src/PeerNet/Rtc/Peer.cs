@@ -1,0 +1,219 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace PeerNet.Rtc;
+
+/// <summary>Options of a <see cref="Peer"/>.</summary>
+public sealed record PeerOptions
+{
+    /// <summary>This side makes the offer and opens the data channel (simple-peer's <c>initiator</c>).</summary>
+    public bool Initiator { get; init; }
+
+    /// <summary>ICE servers, certificate and the rest.</summary>
+    public RtcConfiguration Configuration { get; init; } = new();
+
+    /// <summary>The label of the channel the initiator opens.</summary>
+    public string ChannelLabel { get; init; } = "peernet";
+
+    /// <summary>Ordering and reliability of that channel (reliable and ordered by default).</summary>
+    public RtcDataChannelInit ChannelInit { get; init; } = new();
+}
+
+/// <summary>
+/// One peer-to-peer link in simple-peer's shape: forward every <see cref="Signal"/> to the other
+/// side and hand what it sends you to <see cref="SignalAsync(PeerSignal, CancellationToken)"/>;
+/// <see cref="Connected"/> follows, then <see cref="Data"/> and <see cref="Send(byte[])"/>.
+/// </summary>
+public sealed class Peer : IAsyncDisposable
+{
+    private readonly PeerOptions _options;
+    private readonly ILogger _logger;
+    private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly object _signalGate = new();
+    private readonly List<PeerSignal> _heldCandidates = [];
+    private bool _descriptionSignaled;
+    private RtcDataChannel? _channel;
+    private int _closed;
+
+    public Peer(PeerOptions? options = null, ILoggerFactory? loggerFactory = null)
+    {
+        _options = options ?? new PeerOptions();
+        loggerFactory ??= NullLoggerFactory.Instance;
+        _logger = loggerFactory.CreateLogger<Peer>();
+        Connection = new RtcPeerConnection(_options.Configuration, loggerFactory);
+        Connection.IceCandidate += (_, candidate) =>
+            RaiseSignal(new PeerSignal.Candidate(candidate ?? new RtcIceCandidateInit("", "0", 0)));
+        Connection.ConnectionStateChange += (_, state) =>
+        {
+            if (state == RtcPeerConnectionState.Failed)
+                Fail(Connection.Failure ?? new RtcConnectionException(RtcFailureLayer.Ice, "the connection failed"));
+            else if (state == RtcPeerConnectionState.Closed) Finish();
+        };
+        Connection.DataChannel += (_, channel) =>
+        {
+            if (_channel is null) Attach(channel);
+        };
+        if (_options.Initiator)
+        {
+            Attach(Connection.CreateDataChannel(_options.ChannelLabel, _options.ChannelInit));
+            _ = OfferAsync();
+        }
+    }
+
+    /// <summary>The underlying connection (W3C API), for stats and extra channels.</summary>
+    public RtcPeerConnection Connection { get; }
+
+    /// <summary>The data channel, once there is one.</summary>
+    public RtcDataChannel? Channel => _channel;
+
+    /// <summary>Whether the data channel is open.</summary>
+    public bool IsConnected => _channel?.ReadyState == RtcDataChannelState.Open;
+
+    /// <summary>Send this to the other peer (offer, answer or candidate), through any channel you like.</summary>
+    public event EventHandler<PeerSignal>? Signal;
+
+    /// <summary>The data channel is open.</summary>
+    public event EventHandler? Connected;
+
+    /// <summary>A message arrived.</summary>
+    public event EventHandler<RtcDataChannelMessageEventArgs>? Data;
+
+    /// <summary>Something failed; an <see cref="RtcConnectionException"/> names the layer. <see cref="Closed"/> follows.</summary>
+    public event EventHandler<Exception>? Error;
+
+    /// <summary>The peer is closed.</summary>
+    public event EventHandler? Closed;
+
+    /// <summary>Completes when connected; throws what <see cref="Error"/> reports if it fails first.</summary>
+    public Task WaitConnectedAsync(CancellationToken cancellationToken = default) => _connected.Task.WaitAsync(cancellationToken);
+
+    /// <summary>Applies a signal from the other peer.</summary>
+    public async Task SignalAsync(PeerSignal signal, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(signal);
+        try
+        {
+            switch (signal)
+            {
+                case PeerSignal.Description { Value.Type: RtcSdpType.Offer } offer:
+                    await Connection.SetRemoteDescriptionAsync(offer.Value, cancellationToken).ConfigureAwait(false);
+                    var answer = await Connection.CreateAnswerAsync(cancellationToken).ConfigureAwait(false);
+                    await Connection.SetLocalDescriptionAsync(answer, cancellationToken).ConfigureAwait(false);
+                    RaiseSignal(new PeerSignal.Description(Connection.LocalDescription ?? answer));
+                    break;
+                case PeerSignal.Description description:
+                    await Connection.SetRemoteDescriptionAsync(description.Value, cancellationToken).ConfigureAwait(false);
+                    break;
+                case PeerSignal.Candidate candidate:
+                    await Connection.AddIceCandidateAsync(candidate.Value, cancellationToken).ConfigureAwait(false);
+                    break;
+            }
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException or Sdp.SdpNegotiationException)
+        {
+            Fail(new RtcConnectionException(RtcFailureLayer.Signaling, e.Message, e));
+        }
+    }
+
+    /// <summary>Sends a binary message (throws unless connected).</summary>
+    public void Send(byte[] data) => RequireChannel().Send(data);
+
+    /// <summary>Sends a binary message (throws unless connected).</summary>
+    public void Send(ReadOnlySpan<byte> data) => RequireChannel().Send(data);
+
+    /// <summary>Sends a text message (throws unless connected).</summary>
+    public void Send(string text) => RequireChannel().Send(text);
+
+    /// <summary>Sends once the channel's buffer has room: backpressure for bulk transfers.</summary>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        RequireChannel().SendAsync(data, cancellationToken);
+
+    /// <summary>Closes the peer.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Connection.DisposeAsync().ConfigureAwait(false);
+        Finish();
+    }
+
+    private RtcDataChannel RequireChannel() =>
+        _channel is { ReadyState: RtcDataChannelState.Open } channel ? channel : throw new InvalidOperationException("the peer is not connected");
+
+    private async Task OfferAsync()
+    {
+        try
+        {
+            var offer = await Connection.CreateOfferAsync().ConfigureAwait(false);
+            await Connection.SetLocalDescriptionAsync(offer).ConfigureAwait(false);
+            RaiseSignal(new PeerSignal.Description(offer));
+        }
+        catch (Exception e)
+        {
+            Fail(new RtcConnectionException(RtcFailureLayer.Signaling, "could not make an offer: " + e.Message, e));
+        }
+    }
+
+    private void Attach(RtcDataChannel channel)
+    {
+        _channel = channel;
+        channel.Open += (_, _) =>
+        {
+            _connected.TrySetResult();
+            Connected?.Invoke(this, EventArgs.Empty);
+        };
+        channel.Message += (_, e) => Data?.Invoke(this, e);
+        channel.Error += (_, e) => Fail(e);
+        channel.Closed += (_, _) => Finish();
+        if (channel.ReadyState == RtcDataChannelState.Open)
+        {
+            _connected.TrySetResult();
+            Connected?.Invoke(this, EventArgs.Empty);
+        }
+    }
+
+    private void RaiseSignal(PeerSignal signal)
+    {
+        // Candidates are gathered from setLocalDescription on, which can be before the offer or
+        // answer is handed out: hold them back so the other side never gets a candidate first.
+        PeerSignal[] ready;
+        lock (_signalGate)
+        {
+            if (signal is PeerSignal.Candidate && !_descriptionSignaled)
+            {
+                _heldCandidates.Add(signal);
+                return;
+            }
+            if (signal is PeerSignal.Description) _descriptionSignaled = true;
+            _heldCandidates.Insert(0, signal);
+            ready = [.. _heldCandidates];
+            _heldCandidates.Clear();
+            foreach (var s in ready) InvokeSignal(s);
+        }
+    }
+
+    private void InvokeSignal(PeerSignal signal)
+    {
+        try
+        {
+            Signal?.Invoke(this, signal);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "a Signal handler threw");
+        }
+    }
+
+    private void Fail(Exception error)
+    {
+        if (Volatile.Read(ref _closed) != 0) return;
+        _connected.TrySetException(error);
+        Error?.Invoke(this, error);
+        Finish();
+    }
+
+    private void Finish()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        _connected.TrySetException(new RtcConnectionException(RtcFailureLayer.Signaling, "the peer closed before it connected"));
+        Closed?.Invoke(this, EventArgs.Empty);
+    }
+}

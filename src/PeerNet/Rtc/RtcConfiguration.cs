@@ -1,0 +1,23 @@
+using PeerNet.Dtls;
+
+namespace PeerNet.Rtc;
+
+/// <summary>W3C <c>RTCConfiguration</c>, plus the few knobs a native program needs.</summary>
+public sealed record RtcConfiguration
+{
+    /// <summary>STUN/TURN servers (used from the ICE issue on; host candidates need none).</summary>
+    public IReadOnlyList<RtcIceServer> IceServers { get; init; } = [];
+
+    /// <summary>Our DTLS identity; a fresh ECDSA P-256 certificate when empty.</summary>
+    public IReadOnlyList<RtcCertificate> Certificates { get; init; } = [];
+
+    /// <summary>Gather loopback host candidates too (off by default, like browsers; tests on a
+    /// loopback-only network need it, and it is switched on by itself when nothing else exists).</summary>
+    public bool IncludeLoopbackCandidates { get; init; }
+
+    /// <summary>Restrict host candidates to these local addresses (empty: every usable interface).</summary>
+    public IReadOnlyList<System.Net.IPAddress> AllowedLocalAddresses { get; init; } = [];
+
+    /// <summary>The largest message we accept, advertised as a=max-message-size (RFC 8841 §6).</summary>
+    public int MaxMessageSize { get; init; } = 256 * 1024;
+}

@@ -1,0 +1,501 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PeerNet.Dtls;
+using PeerNet.Sdp;
+
+namespace PeerNet.Rtc;
+
+/// <summary>
+/// A WebRTC peer connection for data channels (W3C <c>RTCPeerConnection</c>): JSEP offers and
+/// answers (RFC 8829), ICE (RFC 8445), DTLS (RFC 6347/8842) and SCTP data channels (RFC 8831).
+/// </summary>
+/// <remarks>
+/// Operations (create/set descriptions, add candidates) run one at a time in call order, as the
+/// W3C operations chain does. Events are raised in order on the connection's own event loop.
+/// </remarks>
+public sealed class RtcPeerConnection : IAsyncDisposable
+{
+    private readonly RtcConfiguration _configuration;
+    private readonly ILogger _logger;
+    private readonly RtcCertificate _certificate;
+    private readonly RtcEventLoop _events;
+    private readonly SemaphoreSlim _operations = new(1, 1);
+    private readonly object _gate = new();
+    private readonly List<RtcDataChannel> _localChannels = [];
+    private readonly List<byte[]> _earlyDatagrams = [];
+    private readonly RtcDataChannelHostProxy _channelHost;
+    private readonly RtcIceLink _ice;
+    private readonly ulong _sessionId = Jsep.NewSessionId();
+    private ulong _sessionVersion;
+    private SessionDescription? _remoteSdp;
+    private DataChannelSection? _remoteSection;
+    private RtcDataTransport? _transport;
+    private bool _gatheringStarted;
+    private bool? _controlling;
+    private bool _closed;
+    private RtcConnectionException? _failure;
+
+    /// <summary>Creates a connection; nothing touches the network until a local description is set.</summary>
+    public RtcPeerConnection(RtcConfiguration? configuration = null, ILoggerFactory? loggerFactory = null)
+    {
+        _configuration = configuration ?? new RtcConfiguration();
+        loggerFactory ??= NullLoggerFactory.Instance;
+        _logger = loggerFactory.CreateLogger<RtcPeerConnection>();
+        _certificate = _configuration.Certificates.Count > 0 ? _configuration.Certificates[0] : RtcCertificate.Generate();
+        _events = new RtcEventLoop(_logger);
+        _channelHost = new RtcDataChannelHostProxy(this);
+        _ice = new RtcIceLink(_configuration, loggerFactory.CreateLogger("PeerNet.Ice"));
+        _ice.LocalCandidate += OnLocalCandidate;
+        _ice.GatheringStateChanged += state => SetGatheringState(state);
+        _ice.StateChanged += OnIceStateChanged;
+        _ice.DtlsReceived = OnDtlsDatagram;
+    }
+
+    /// <summary>W3C <c>localDescription</c>: the last local description, with the candidates gathered since.</summary>
+    public RtcSessionDescriptionInit? LocalDescription { get; private set; }
+
+    /// <summary>W3C <c>remoteDescription</c>.</summary>
+    public RtcSessionDescriptionInit? RemoteDescription { get; private set; }
+
+    /// <summary>W3C <c>signalingState</c>.</summary>
+    public RtcSignalingState SignalingState { get; private set; } = RtcSignalingState.Stable;
+
+    /// <summary>W3C <c>iceConnectionState</c>.</summary>
+    public RtcIceConnectionState IceConnectionState { get; private set; } = RtcIceConnectionState.New;
+
+    /// <summary>W3C <c>iceGatheringState</c>.</summary>
+    public RtcIceGatheringState IceGatheringState { get; private set; } = RtcIceGatheringState.New;
+
+    /// <summary>W3C <c>connectionState</c>: ICE and DTLS together.</summary>
+    public RtcPeerConnectionState ConnectionState { get; private set; } = RtcPeerConnectionState.New;
+
+    /// <summary>Why the connection failed, naming the layer, once <see cref="ConnectionState"/> is failed.</summary>
+    public RtcConnectionException? Failure => _failure;
+
+    /// <summary>The remote's a=max-message-size (W3C <c>sctp.maxMessageSize</c>), once known; 0 = no limit.</summary>
+    public long? RemoteMaxMessageSize => _remoteSection?.MaxMessageSize;
+
+    /// <summary>The negotiated DTLS cipher suite, once connected.</summary>
+    public string? DtlsCipherSuite => _transport?.CipherSuite;
+
+    /// <summary>Our DTLS certificate.</summary>
+    public RtcCertificate Certificate => _certificate;
+
+    /// <summary>W3C <c>icecandidate</c>: a local candidate to send to the remote; <c>null</c> when gathering completed.</summary>
+    public event EventHandler<RtcIceCandidateInit?>? IceCandidate;
+
+    /// <summary>W3C <c>datachannel</c>: the remote opened a channel.</summary>
+    public event EventHandler<RtcDataChannel>? DataChannel;
+
+    /// <summary>W3C <c>connectionstatechange</c>.</summary>
+    public event EventHandler<RtcPeerConnectionState>? ConnectionStateChange;
+
+    /// <summary>W3C <c>iceconnectionstatechange</c>.</summary>
+    public event EventHandler<RtcIceConnectionState>? IceConnectionStateChange;
+
+    /// <summary>W3C <c>icegatheringstatechange</c>.</summary>
+    public event EventHandler<RtcIceGatheringState>? IceGatheringStateChange;
+
+    /// <summary>W3C <c>signalingstatechange</c>.</summary>
+    public event EventHandler<RtcSignalingState>? SignalingStateChange;
+
+    /// <summary>The candidate pair ICE selected, or null before there is one.</summary>
+    public RtcIceCandidatePairInfo? GetSelectedCandidatePair() => _ice.SelectedPair;
+
+    /// <summary>W3C <c>createDataChannel</c>. The channel opens once the connection is up.</summary>
+    public RtcDataChannel CreateDataChannel(string label, RtcDataChannelInit? init = null)
+    {
+        ArgumentNullException.ThrowIfNull(label);
+        init ??= new RtcDataChannelInit();
+        if (System.Text.Encoding.UTF8.GetByteCount(label) > ushort.MaxValue) throw new ArgumentException("a data channel label is at most 65535 UTF-8 bytes", nameof(label));
+        if (init.MaxRetransmits is not null && init.MaxPacketLifeTime is not null)
+            throw new ArgumentException("maxRetransmits and maxPacketLifeTime cannot both be set (W3C createDataChannel)");
+        if (init.Negotiated && init.Id is null) throw new ArgumentException("a negotiated data channel needs an id");
+        if (init.Id is 65535) throw new ArgumentOutOfRangeException(nameof(init), "stream id 65535 is reserved");
+        RtcDataTransport? transport;
+        RtcDataChannel channel;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            channel = new RtcDataChannel(_channelHost, label, init, init.Id);
+            transport = _transport;
+            if (transport is null) _localChannels.Add(channel);
+        }
+        transport?.AddLocalChannel(channel);
+        return channel;
+    }
+
+    /// <summary>W3C <c>createOffer</c>: one data section (m=application ... webrtc-datachannel).</summary>
+    public async Task<RtcSessionDescriptionInit> CreateOfferAsync(CancellationToken cancellationToken = default)
+    {
+        await _operations.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfClosed();
+            var offer = Jsep.CreateOffer(LocalParameters(SdpSetupRole.ActPass));
+            return new RtcSessionDescriptionInit(RtcSdpType.Offer, offer.ToString());
+        }
+        finally
+        {
+            _operations.Release();
+        }
+    }
+
+    /// <summary>W3C <c>createAnswer</c> to the remote offer: its data section accepted, anything else rejected (port 0).</summary>
+    public async Task<RtcSessionDescriptionInit> CreateAnswerAsync(CancellationToken cancellationToken = default)
+    {
+        await _operations.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfClosed();
+            if (SignalingState != RtcSignalingState.HaveRemoteOffer || _remoteSdp is null || _remoteSection is null)
+                throw new InvalidOperationException($"createAnswer needs a remote offer (signaling state is {SignalingState})");
+            // JSEP §5.3.1 / RFC 8842 §5.3: answer actpass with active, so the answerer starts DTLS.
+            var answer = Jsep.CreateAnswer(_remoteSdp, LocalParameters(Jsep.AnswerSetup(_remoteSection)));
+            return new RtcSessionDescriptionInit(RtcSdpType.Answer, answer.ToString());
+        }
+        finally
+        {
+            _operations.Release();
+        }
+    }
+
+    /// <summary>W3C <c>setLocalDescription</c>; starts gathering candidates.</summary>
+    public async Task SetLocalDescriptionAsync(RtcSessionDescriptionInit description, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        await _operations.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfClosed();
+            var sdp = SessionDescription.Parse(description.Sdp);
+            switch (description.Type)
+            {
+                case RtcSdpType.Offer when SignalingState is RtcSignalingState.Stable or RtcSignalingState.HaveLocalOffer:
+                    _controlling ??= true;
+                    SetSignalingState(RtcSignalingState.HaveLocalOffer);
+                    break;
+                case RtcSdpType.Answer when SignalingState is RtcSignalingState.HaveRemoteOffer:
+                    var local = DataChannelSection.Read(sdp, SdpType.Answer);
+                    StartDataTransport(local.Setup == SdpSetupRole.Active ? DtlsRole.Client : DtlsRole.Server);
+                    SetSignalingState(RtcSignalingState.Stable);
+                    break;
+                default:
+                    throw new InvalidOperationException($"cannot set a local {description.TypeName} in signaling state {SignalingState}");
+            }
+            LocalDescription = description;
+            if (!_gatheringStarted)
+            {
+                _gatheringStarted = true;
+                _ice.StartGathering(_controlling ?? false);
+            }
+        }
+        finally
+        {
+            _operations.Release();
+        }
+    }
+
+    /// <summary>
+    /// W3C <c>setRemoteDescription</c>. Malformed SDP is an <see cref="SdpParseException"/> naming the
+    /// line; an offer without a usable data section is an <see cref="SdpNegotiationException"/>.
+    /// </summary>
+    public async Task SetRemoteDescriptionAsync(RtcSessionDescriptionInit description, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        await _operations.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfClosed();
+            var sdp = SessionDescription.Parse(description.Sdp);
+            switch (description.Type)
+            {
+                case RtcSdpType.Offer when SignalingState is RtcSignalingState.Stable or RtcSignalingState.HaveRemoteOffer:
+                {
+                    var section = DataChannelSection.Read(sdp, SdpType.Offer);
+                    ParseFingerprints(section);
+                    // RFC 8445 §6.1.1: the offerer controls, unless it is ice-lite.
+                    _controlling ??= section.IceLite;
+                    _remoteSdp = sdp;
+                    _remoteSection = section;
+                    SetSignalingState(RtcSignalingState.HaveRemoteOffer);
+                    break;
+                }
+                case RtcSdpType.Answer when SignalingState is RtcSignalingState.HaveLocalOffer:
+                {
+                    var section = DataChannelSection.Read(sdp, SdpType.Answer);
+                    ParseFingerprints(section);
+                    _remoteSdp = sdp;
+                    _remoteSection = section;
+                    // RFC 8842 §5.3: the answerer's active makes us the DTLS server, its passive the client.
+                    StartDataTransport(section.Setup == SdpSetupRole.Active ? DtlsRole.Server : DtlsRole.Client);
+                    SetSignalingState(RtcSignalingState.Stable);
+                    break;
+                }
+                default:
+                    throw new InvalidOperationException($"cannot set a remote {description.TypeName} in signaling state {SignalingState}");
+            }
+            RemoteDescription = description;
+            _ice.SetRemoteCredentials(_remoteSection!.IceUfrag, _remoteSection.IcePwd, _controlling ?? false);
+            foreach (var candidate in _remoteSection.Candidates) await AddRemoteCandidateCoreAsync(candidate, cancellationToken).ConfigureAwait(false);
+            if (_remoteSection.EndOfCandidates) _ice.AddRemoteEndOfCandidates();
+        }
+        finally
+        {
+            _operations.Release();
+        }
+    }
+
+    /// <summary>
+    /// W3C <c>addIceCandidate</c>; an empty candidate means the end of candidates. A candidate that
+    /// does not parse is a <see cref="FormatException"/>; ".local" names are resolved with mDNS.
+    /// </summary>
+    public async Task AddIceCandidateAsync(RtcIceCandidateInit candidate, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        await _operations.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfClosed();
+            if (RemoteDescription is null) throw new InvalidOperationException("addIceCandidate before setRemoteDescription");
+            if (candidate.IsEndOfCandidates) _ice.AddRemoteEndOfCandidates();
+            else await AddRemoteCandidateCoreAsync(candidate.Candidate, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _operations.Release();
+        }
+    }
+
+    /// <summary>W3C <c>close</c>: closes every channel and the transports at once.</summary>
+    public void Close()
+    {
+        RtcDataTransport? transport;
+        lock (_gate)
+        {
+            if (_closed) return;
+            _closed = true;
+            transport = _transport;
+        }
+        transport?.Shutdown();
+        transport?.Dispose();
+        _ice.Close();
+        SignalingState = RtcSignalingState.Closed;
+        IceConnectionState = RtcIceConnectionState.Closed;
+        ConnectionState = RtcPeerConnectionState.Closed;
+        foreach (var channel in _localChannels)
+        {
+            if (channel.TryMarkClosed()) _events.Post(() => channel.RaiseClosed(null));
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        Close();
+        await _ice.DisposeAsync().ConfigureAwait(false);
+        _events.Complete();
+        await _events.Completion.ConfigureAwait(false);
+    }
+
+    private JsepParameters LocalParameters(SdpSetupRole setup)
+    {
+        var candidates = _ice.LocalCandidates;
+        return new JsepParameters
+        {
+            IceUfrag = _ice.LocalUfrag,
+            IcePwd = _ice.LocalPassword,
+            Fingerprints = [.. _certificate.GetFingerprints().Select(f => f.ToString())],
+            Setup = setup,
+            MaxMessageSize = _configuration.MaxMessageSize,
+            Candidates = candidates,
+            EndOfCandidates = IceGatheringState == RtcIceGatheringState.Complete,
+            SessionId = _sessionId,
+            SessionVersion = _sessionVersion++,
+        };
+    }
+
+    private static IReadOnlyList<DtlsFingerprint> ParseFingerprints(DataChannelSection section)
+    {
+        var fingerprints = new List<DtlsFingerprint>();
+        foreach (var text in section.Fingerprints)
+        {
+            // An unknown hash algorithm is skipped (RFC 8122 §5); a malformed value is an error.
+            if (DtlsFingerprint.TryParse(text, out var fingerprint)) fingerprints.Add(fingerprint);
+            else if (text.StartsWith("sha-", StringComparison.OrdinalIgnoreCase))
+                throw new SdpNegotiationException($"a=fingerprint '{text}' is not a valid fingerprint", section.Mid);
+        }
+        if (fingerprints.Count == 0) throw new SdpNegotiationException("no usable a=fingerprint in the remote description", section.Mid);
+        return fingerprints;
+    }
+
+    private async Task AddRemoteCandidateCoreAsync(string candidate, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _ice.AddRemoteCandidateAsync(candidate, _controlling ?? false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FormatException e)
+        {
+            _logger.LogWarning("ignored a remote candidate that does not parse: {Reason}", e.Message);
+            throw;
+        }
+    }
+
+    private void StartDataTransport(DtlsRole role)
+    {
+        var section = _remoteSection!;
+        var transport = new RtcDataTransport(
+            role,
+            _certificate,
+            ParseFingerprints(section),
+            _configuration.MaxMessageSize,
+            section.MaxMessageSize,
+            (ushort)DataChannelSection.DefaultSctpPort,
+            (ushort)section.SctpPort,
+            _ice,
+            _events,
+            _logger);
+        transport.Failed += error => Fail(error);
+        transport.RemoteChannelOpened += channel => DataChannel?.Invoke(this, channel);
+        transport.DtlsConnected += () => UpdateConnectionState();
+        RtcDataChannel[] pending;
+        byte[][] early;
+        lock (_gate)
+        {
+            _transport = transport;
+            pending = [.. _localChannels];
+            _localChannels.Clear();
+            early = [.. _earlyDatagrams];
+            _earlyDatagrams.Clear();
+        }
+        foreach (var channel in pending)
+        {
+            if (channel.ReadyState == RtcDataChannelState.Connecting) transport.AddLocalChannel(channel);
+        }
+        // The DTLS server waits for a ClientHello from the moment it knows its role; the client
+        // starts once ICE has a pair to send it over.
+        if (role == DtlsRole.Server || _ice.SelectedPair is not null) transport.Start();
+        foreach (var datagram in early) transport.HandleDatagram(datagram);
+    }
+
+    private void OnDtlsDatagram(ReadOnlySpan<byte> datagram)
+    {
+        var transport = _transport;
+        if (transport is not null)
+        {
+            transport.HandleDatagram(datagram);
+            return;
+        }
+        lock (_gate)
+        {
+            // The answerer's ClientHello can beat its answer here; keep a few for when it lands.
+            if (_transport is null && _earlyDatagrams.Count < 8) _earlyDatagrams.Add(datagram.ToArray());
+        }
+    }
+
+    private void OnLocalCandidate(string? candidate)
+    {
+        _events.Post(() =>
+        {
+            if (candidate is not null && LocalDescription is { } local)
+            {
+                // W3C: localDescription reflects the candidates gathered so far.
+                var sdp = SessionDescription.Parse(local.Sdp);
+                Jsep.AddCandidate(sdp, candidate);
+                LocalDescription = local with { Sdp = sdp.ToString() };
+            }
+            IceCandidate?.Invoke(this, candidate is null ? null : new RtcIceCandidateInit(candidate, "0", 0, _ice.LocalUfrag));
+        });
+    }
+
+    private void OnIceStateChanged(RtcIceConnectionState state)
+    {
+        if (state is RtcIceConnectionState.Connected or RtcIceConnectionState.Completed)
+        {
+            var transport = _transport;
+            if (transport is not null && transport.DtlsState == DtlsTransportState.New) transport.Start();
+        }
+        if (state == RtcIceConnectionState.Failed) Fail(new RtcConnectionException(RtcFailureLayer.Ice, "no candidate pair worked (ICE failed)"));
+        _events.Post(() =>
+        {
+            if (IceConnectionState == state || _closed) return;
+            IceConnectionState = state;
+            IceConnectionStateChange?.Invoke(this, state);
+            UpdateConnectionState();
+        });
+    }
+
+    private void SetGatheringState(RtcIceGatheringState state) => _events.Post(() =>
+    {
+        if (IceGatheringState == state) return;
+        IceGatheringState = state;
+        IceGatheringStateChange?.Invoke(this, state);
+    });
+
+    private void SetSignalingState(RtcSignalingState state)
+    {
+        if (SignalingState == state) return;
+        SignalingState = state;
+        _events.Post(() => SignalingStateChange?.Invoke(this, state));
+    }
+
+    private void Fail(RtcConnectionException error)
+    {
+        lock (_gate)
+        {
+            if (_failure is not null || _closed) return;
+            _failure = error;
+        }
+        _logger.LogWarning("connection failed at {Layer}: {Message}", error.Layer, error.Message);
+        _events.Post(UpdateConnectionState);
+    }
+
+    /// <summary>W3C §4.3.3 connection state, from ICE and DTLS. Runs on the event loop.</summary>
+    private void UpdateConnectionState()
+    {
+        if (_closed) return;
+        var dtls = _transport?.DtlsState ?? DtlsTransportState.New;
+        var state = _failure is not null || IceConnectionState == RtcIceConnectionState.Failed || dtls == DtlsTransportState.Failed
+            ? RtcPeerConnectionState.Failed
+            : IceConnectionState == RtcIceConnectionState.Disconnected ? RtcPeerConnectionState.Disconnected
+            : IceConnectionState is RtcIceConnectionState.Connected or RtcIceConnectionState.Completed && dtls == DtlsTransportState.Connected
+                ? RtcPeerConnectionState.Connected
+            : IceConnectionState == RtcIceConnectionState.New && dtls == DtlsTransportState.New ? RtcPeerConnectionState.New
+            : RtcPeerConnectionState.Connecting;
+        if (state == ConnectionState) return;
+        ConnectionState = state;
+        ConnectionStateChange?.Invoke(this, state);
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (_closed) throw new InvalidOperationException("the peer connection is closed");
+    }
+
+    private void ChannelSend(RtcDataChannel channel, ReadOnlySpan<byte> payload, bool isText)
+    {
+        var transport = _transport ?? throw new InvalidOperationException($"data channel '{channel.Label}' is not open");
+        transport.Send(channel, payload, isText);
+    }
+
+    private void ChannelClose(RtcDataChannel channel)
+    {
+        var transport = _transport;
+        if (transport is not null)
+        {
+            transport.Close(channel);
+            return;
+        }
+        lock (_gate) _localChannels.Remove(channel);
+        if (channel.TryMarkClosed()) _events.Post(() => channel.RaiseClosed(null));
+    }
+
+    /// <summary>Channels are created before the transport exists; this routes them to it once it does.</summary>
+    private sealed class RtcDataChannelHostProxy(RtcPeerConnection connection) : IRtcDataChannelHost
+    {
+        public void Send(RtcDataChannel channel, ReadOnlySpan<byte> payload, bool isText) => connection.ChannelSend(channel, payload, isText);
+
+        public void Close(RtcDataChannel channel) => connection.ChannelClose(channel);
+    }
+}

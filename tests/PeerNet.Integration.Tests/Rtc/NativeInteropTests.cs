@@ -1,0 +1,308 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using PeerNet.Rtc;
+using PeerNet.Signaling;
+using Xunit.Abstractions;
+
+namespace PeerNet.Integration.Tests.Rtc;
+
+/// <summary>
+/// PeerNet's own WebRTC stack (SDP, ICE, DTLS, SCTP, DCEP) against two independent ones —
+/// headless Chromium and aiortc — in both roles, over a real hub on loopback.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public sealed class NativeInteropTests(BrowserFixture browser, ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
+    private static readonly object[] RemoteChannels =
+    [
+        new { label = "reliable" },
+        new { label = "unordered", ordered = false },
+        new { label = "unreliable", ordered = false, maxRetransmits = 0 },
+    ];
+
+    private TestHub _hub = null!;
+    private ILoggerFactory _loggers = null!;
+    private readonly List<IAsyncDisposable> _cleanup = [];
+
+    public static TheoryData<string, bool> Matrix => new()
+    {
+        { "aiortc", true }, { "aiortc", false }, { "chromium", true }, { "chromium", false },
+    };
+
+    public async Task InitializeAsync()
+    {
+        _hub = await TestHub.StartAsync();
+        _loggers = LoggerFactory.Create(b => b.AddProvider(new TestOutputLoggerProvider(output)).SetMinimumLevel(LogLevel.Debug));
+    }
+
+    public async Task DisposeAsync()
+    {
+        for (var i = _cleanup.Count - 1; i >= 0; i--)
+        {
+            try { await _cleanup[i].DisposeAsync(); } catch (Exception e) { output.WriteLine($"cleanup: {e.Message}"); }
+        }
+        await _hub.DisposeAsync();
+        _loggers.Dispose();
+    }
+
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task MessagesOfEverySizeOnSeveralChannels(string remote, bool csharpOffers)
+    {
+        var session = await ConnectAsync(remote, csharpOffers);
+        var maxSize = remote == "aiortc" ? 64 * 1024 : 256 * 1024;
+        int[] sizes = [0, 1, 16 * 1024, 64 * 1024, maxSize];
+        foreach (var label in new[] { "reliable", "unordered", "unreliable" })
+        {
+            var probe = session.Probe(label);
+            var sent = new List<byte[]>();
+            foreach (var size in sizes.Distinct())
+            {
+                // Loopback does not lose packets, so even the maxRetransmits: 0 channel delivers all.
+                var message = RandomNumberGenerator.GetBytes(size);
+                sent.Add(message);
+                probe.Channel.Send(message);
+            }
+            probe.Channel.Send("text ✓");
+            var echoed = await probe.TakeAsync(sent.Count + 1, TimeSpan.FromSeconds(30));
+            var binary = echoed.Where(m => !m.IsText).Select(m => Convert.ToHexString(SHA256.HashData(m.Data))).Order().ToList();
+            Assert.Equal(sent.Select(m => Convert.ToHexString(SHA256.HashData(m))).Order().ToList(), binary);
+            Assert.Contains(echoed, m => m.IsText && m.Text == "text ✓");
+            if (label == "reliable")
+            {
+                // Ordered: the echoes come back in the order sent.
+                Assert.Equal(sent.Select(m => m.Length), echoed.Where(m => !m.IsText).Select(m => m.Data.Length));
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task TenMebibytesEachWayByteForByte(string remote, bool csharpOffers)
+    {
+        var session = await ConnectAsync(remote, csharpOffers);
+        var probe = session.Probe("reliable");
+        var data = RandomNumberGenerator.GetBytes(10 * 1024 * 1024);
+        const int chunk = 16 * 1024;
+        var sending = Task.Run(async () =>
+        {
+            for (var offset = 0; offset < data.Length; offset += chunk)
+                await probe.Channel.SendAsync(data.AsMemory(offset, Math.Min(chunk, data.Length - offset)), highWaterMark: 1 << 20);
+        });
+        var received = await probe.TakeBytesAsync(data.Length, TimeSpan.FromSeconds(120));
+        await sending;
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(received));
+    }
+
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task ChannelsCloseFromEitherSide(string remote, bool csharpOffers)
+    {
+        var session = await ConnectAsync(remote, csharpOffers);
+        // We close "unordered"; the remote sees it close.
+        var ours = session.Probe("unordered");
+        ours.Channel.Close();
+        await ours.WaitClosedAsync(TimeSpan.FromSeconds(15));
+        await session.Remote.WaitForAsync("close", e => e.GetProperty("label").GetString() == "unordered");
+        // The remote closes "unreliable" when told to; we see it close.
+        var theirs = session.Probe("unreliable");
+        theirs.Channel.Send("__cmd:close");
+        await theirs.WaitClosedAsync(TimeSpan.FromSeconds(15));
+        // The other channel is unaffected.
+        var reliable = session.Probe("reliable");
+        reliable.Channel.Send("still here");
+        Assert.Equal("still here", (await reliable.TakeAsync(1, TimeSpan.FromSeconds(10)))[0].Text);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task SendingMoreThanAiortcsMaxMessageSizeFailsAtSend(bool csharpOffers)
+    {
+        var session = await ConnectAsync("aiortc", csharpOffers);
+        Assert.Equal(65536, session.Peer.Connection.RemoteMaxMessageSize);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => session.Probe("reliable").Channel.Send(new byte[65537]));
+        Assert.Contains("max-message-size of 65536", error.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task AForgedFingerprintFailsTheConnection(string remote, bool csharpOffers)
+    {
+        var (peer, remotePeer) = await StartAsync(remote, csharpOffers, forgeFingerprint: true);
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => peer.WaitConnectedAsync().WaitAsync(ConnectTimeout));
+        output.WriteLine($"failed as expected: {error.Message}");
+        var rtc = Assert.IsType<RtcConnectionException>(error);
+        Assert.Equal(RtcFailureLayer.Dtls, rtc.Layer);
+        Assert.Contains("fingerprint", rtc.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.False(await remotePeer.HasEventAsync("open"), $"{remotePeer.Name} opened a channel despite the forged fingerprint");
+    }
+
+    private async Task<Session> ConnectAsync(string remote, bool csharpOffers)
+    {
+        var (peer, remotePeer) = await StartAsync(remote, csharpOffers, forgeFingerprint: false);
+        var session = new Session(peer, remotePeer);
+        await peer.WaitConnectedAsync().WaitAsync(ConnectTimeout);
+        output.WriteLine($"connected over {peer.Connection.GetSelectedCandidatePair()}, DTLS {peer.Connection.DtlsCipherSuite}");
+        if (csharpOffers)
+        {
+            // Our offer carried "reliable"; open the other two in-band (DCEP) on the live association.
+            session.Track(peer.Connection.CreateDataChannel("unordered", new RtcDataChannelInit { Ordered = false }));
+            session.Track(peer.Connection.CreateDataChannel("unreliable", new RtcDataChannelInit { Ordered = false, MaxRetransmits = 0 }));
+        }
+        foreach (var label in new[] { "reliable", "unordered", "unreliable" })
+        {
+            await session.WaitOpenAsync(label, ConnectTimeout);
+            if (csharpOffers) await remotePeer.WaitForAsync("datachannel", e => e.GetProperty("label").GetString() == label);
+        }
+        if (!csharpOffers)
+        {
+            var unreliable = session.Probe("unreliable").Channel;
+            Assert.False(unreliable.Ordered);
+            Assert.Equal(0, unreliable.MaxRetransmits);
+        }
+        return session;
+    }
+
+    private async Task<(Peer Peer, RemoteEchoPeer Remote)> StartAsync(string remote, bool csharpOffers, bool forgeFingerprint)
+    {
+        var room = "interop-" + Guid.NewGuid().ToString("N")[..8];
+        var signaling = new SignalingClient(new SignalingClientOptions { Url = _hub.SignalingUrl }, _loggers.CreateLogger<SignalingClient>());
+        _cleanup.Add(signaling);
+        await signaling.ConnectAsync();
+        var options = (bool initiator) => new PeerOptions
+        {
+            Initiator = initiator,
+            ChannelLabel = "reliable",
+            Configuration = new RtcConfiguration { IncludeLoopbackCandidates = true },
+        };
+        var peers = new PeerRoom(signaling, room, options, _loggers);
+        _cleanup.Add(peers);
+        RemoteEchoPeer remotePeer;
+        Peer peer;
+        var channels = RemoteEchoPeer.ChannelsJson(RemoteChannels);
+        if (csharpOffers)
+        {
+            remotePeer = await StartRemoteAsync(remote, room, "answer", channels, forgeFingerprint);
+            await remotePeer.WaitForAsync("joined");
+            var present = await peers.JoinAsync();
+            peer = peers.Connect(Assert.Single(present));
+        }
+        else
+        {
+            var accepted = new TaskCompletionSource<Peer>(TaskCreationOptions.RunContinuationsAsynchronously);
+            peers.PeerAccepted += (_, e) => accepted.TrySetResult(e.Peer);
+            await peers.JoinAsync();
+            remotePeer = await StartRemoteAsync(remote, room, "offer", channels, forgeFingerprint);
+            peer = await accepted.Task.WaitAsync(ConnectTimeout);
+        }
+        return (peer, remotePeer);
+    }
+
+    private async Task<RemoteEchoPeer> StartRemoteAsync(string remote, string room, string role, string channels, bool forge)
+    {
+        RemoteEchoPeer peer = remote == "aiortc"
+            ? AiortcEchoPeer.Start(_hub.SignalingUrl, room, role, channels, forge)
+            : await ChromiumEchoPeer.StartAsync(browser, output, _hub.Url, room, role, channels, forge);
+        _cleanup.Add(peer);
+        return peer;
+    }
+
+    /// <summary>Our side of a connected pair: every channel, by label, with what arrived on it.</summary>
+    private sealed class Session
+    {
+        private readonly ConcurrentDictionary<string, ChannelProbe> _probes = new();
+
+        public Session(Peer peer, RemoteEchoPeer remote)
+        {
+            Peer = peer;
+            Remote = remote;
+            if (peer.Channel is { } first) Track(first);
+            peer.Connection.DataChannel += (_, channel) => Track(channel);
+        }
+
+        public Peer Peer { get; }
+
+        public RemoteEchoPeer Remote { get; }
+
+        public void Track(RtcDataChannel channel) => _probes.GetOrAdd(channel.Label, _ => new ChannelProbe(channel));
+
+        public ChannelProbe Probe(string label) =>
+            _probes.TryGetValue(label, out var probe) ? probe : throw new InvalidOperationException($"no channel '{label}' (have {string.Join(", ", _probes.Keys)})");
+
+        public async Task WaitOpenAsync(string label, TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (!(_probes.TryGetValue(label, out var probe) && probe.Channel.ReadyState == RtcDataChannelState.Open))
+            {
+                if (DateTime.UtcNow > deadline) Assert.Fail($"channel '{label}' did not open (have {string.Join(", ", _probes.Select(p => $"{p.Key}={p.Value.Channel.ReadyState}"))})");
+                await Task.Delay(20);
+            }
+        }
+    }
+
+    private sealed class ChannelProbe
+    {
+        private readonly ConcurrentQueue<RtcDataChannelMessageEventArgs> _messages = new();
+        private readonly SemaphoreSlim _arrived = new(0);
+        private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ChannelProbe(RtcDataChannel channel)
+        {
+            Channel = channel;
+            channel.Message += (_, e) =>
+            {
+                _messages.Enqueue(e);
+                _arrived.Release();
+            };
+            channel.Closed += (_, _) => _closed.TrySetResult();
+        }
+
+        public RtcDataChannel Channel { get; }
+
+        public async Task<List<RtcDataChannelMessageEventArgs>> TakeAsync(int count, TimeSpan timeout)
+        {
+            var taken = new List<RtcDataChannelMessageEventArgs>();
+            using var cts = new CancellationTokenSource(timeout);
+            while (taken.Count < count)
+            {
+                try
+                {
+                    await _arrived.WaitAsync(cts.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Assert.Fail($"'{Channel.Label}': {taken.Count} of {count} echoes arrived in {timeout.TotalSeconds} s");
+                }
+                _messages.TryDequeue(out var message);
+                taken.Add(message!);
+            }
+            return taken;
+        }
+
+        public async Task<byte[]> TakeBytesAsync(int total, TimeSpan timeout)
+        {
+            var buffer = new MemoryStream(total);
+            using var cts = new CancellationTokenSource(timeout);
+            while (buffer.Length < total)
+            {
+                try
+                {
+                    await _arrived.WaitAsync(cts.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Assert.Fail($"'{Channel.Label}': {buffer.Length} of {total} bytes echoed in {timeout.TotalSeconds} s");
+                }
+                _messages.TryDequeue(out var message);
+                buffer.Write(message!.Data);
+            }
+            return buffer.ToArray();
+        }
+
+        public Task WaitClosedAsync(TimeSpan timeout) => _closed.Task.WaitAsync(timeout);
+    }
+}
