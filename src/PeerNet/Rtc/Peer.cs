@@ -30,8 +30,9 @@ public sealed class Peer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _signalGate = new();
-    private readonly List<PeerSignal> _heldCandidates = [];
+    private readonly List<PeerSignal> _held = [];
     private bool _descriptionSignaled;
+    private EventHandler<PeerSignal>? _signal;
     private RtcDataChannel? _channel;
     private int _closed;
 
@@ -69,8 +70,25 @@ public sealed class Peer : IAsyncDisposable
     /// <summary>Whether the data channel is open.</summary>
     public bool IsConnected => _channel?.ReadyState == RtcDataChannelState.Open;
 
-    /// <summary>Send this to the other peer (offer, answer or candidate), through any channel you like.</summary>
-    public event EventHandler<PeerSignal>? Signal;
+    /// <summary>
+    /// Send this to the other peer (offer, answer or candidate), through any channel you like.
+    /// Signals raised before anyone subscribed are held and delivered to the first subscriber.
+    /// </summary>
+    public event EventHandler<PeerSignal>? Signal
+    {
+        add
+        {
+            lock (_signalGate)
+            {
+                _signal += value;
+                if (_descriptionSignaled) FlushHeld();
+            }
+        }
+        remove
+        {
+            lock (_signalGate) _signal -= value;
+        }
+    }
 
     /// <summary>The data channel is open.</summary>
     public event EventHandler? Connected;
@@ -172,29 +190,37 @@ public sealed class Peer : IAsyncDisposable
 
     private void RaiseSignal(PeerSignal signal)
     {
-        // Candidates are gathered from setLocalDescription on, which can be before the offer or
-        // answer is handed out: hold them back so the other side never gets a candidate first.
-        PeerSignal[] ready;
+        // Hold signals until there is a subscriber, and candidates until the offer or answer has
+        // gone out (they are gathered from setLocalDescription on, before it is handed out here),
+        // so the other side never gets a candidate first and nothing is lost.
         lock (_signalGate)
         {
-            if (signal is PeerSignal.Candidate && !_descriptionSignaled)
+            if (signal is PeerSignal.Description)
             {
-                _heldCandidates.Add(signal);
-                return;
+                _descriptionSignaled = true;
+                _held.Insert(0, signal);
             }
-            if (signal is PeerSignal.Description) _descriptionSignaled = true;
-            _heldCandidates.Insert(0, signal);
-            ready = [.. _heldCandidates];
-            _heldCandidates.Clear();
-            foreach (var s in ready) InvokeSignal(s);
+            else
+            {
+                _held.Add(signal);
+            }
+            if (_descriptionSignaled) FlushHeld();
         }
+    }
+
+    private void FlushHeld()
+    {
+        if (_signal is null) return;
+        var ready = _held.ToArray();
+        _held.Clear();
+        foreach (var s in ready) InvokeSignal(s);
     }
 
     private void InvokeSignal(PeerSignal signal)
     {
         try
         {
-            Signal?.Invoke(this, signal);
+            _signal?.Invoke(this, signal);
         }
         catch (Exception e)
         {

@@ -145,7 +145,15 @@ public sealed class NativeInteropTests(BrowserFixture browser, ITestOutputHelper
     {
         var (peer, remotePeer) = await StartAsync(remote, csharpOffers, forgeFingerprint: false);
         var session = new Session(peer, remotePeer);
-        await peer.WaitConnectedAsync().WaitAsync(ConnectTimeout);
+        try
+        {
+            await peer.WaitConnectedAsync().WaitAsync(ConnectTimeout);
+        }
+        catch (Exception e)
+        {
+            Assert.Fail($"not connected ({e.GetType().Name}: {e.Message}); ICE {peer.Connection.IceConnectionState}, " +
+                $"connection {peer.Connection.ConnectionState}\nlocal: {peer.Connection.LocalDescription?.Sdp}\nremote: {peer.Connection.RemoteDescription?.Sdp}\n{await remotePeer.DescribeAsync()}");
+        }
         output.WriteLine($"connected over {peer.Connection.GetSelectedCandidatePair()}, DTLS {peer.Connection.DtlsCipherSuite}");
         if (csharpOffers)
         {

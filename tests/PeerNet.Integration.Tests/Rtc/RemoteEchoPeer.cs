@@ -43,6 +43,10 @@ internal abstract class RemoteEchoPeer : IAsyncDisposable
 
     protected virtual Task<string> DiagnosticsAsync() => Task.FromResult("");
 
+    /// <summary>Everything it reported, for a failure message.</summary>
+    public async Task<string> DescribeAsync() =>
+        $"{Name} events:\n{string.Join("\n", (await EventsAsync()).Select(e => e.GetRawText()))}\n{await DiagnosticsAsync()}";
+
     public static string ChannelsJson(IEnumerable<object> specs) => JsonSerializer.Serialize(specs);
 }
 
@@ -113,7 +117,7 @@ internal sealed class ChromiumEchoPeer : RemoteEchoPeer
         };
         var html = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Rtc", "rtc-echo.html"));
         // Served on the hub's own origin so the page can import the hub's signaling module.
-        await page.RouteAsync(new Uri(hubUrl, PagePath).ToString(), route => route.FulfillAsync(new RouteFulfillOptions { Status = 200, ContentType = "text/html", Body = html }));
+        await page.RouteAsync(url => new Uri(url).AbsolutePath == PagePath, route => route.FulfillAsync(new RouteFulfillOptions { Status = 200, ContentType = "text/html", Body = html }));
         var query = $"?room={Uri.EscapeDataString(room)}&role={role}";
         if (channelsJson is not null) query += "&channels=" + Uri.EscapeDataString(channelsJson);
         if (forgeFingerprint) query += "&forge=1";
