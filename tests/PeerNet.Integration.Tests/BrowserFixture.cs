@@ -13,10 +13,11 @@ public sealed class BrowserFixture : IAsyncLifetime
     public const string ChromiumPath = "/usr/bin/chromium";
 
     // Playwright replaces its own --disable-features list with ours, so ours repeats the parts of
-    // it that keep Chromium quiet, plus what WebRTC on loopback needs.
+    // it that keep Chromium quiet, plus what WebRTC on loopback needs. LocalNetworkAccessChecks: test
+    // pages fulfilled by Playwright have no address space of their own and would be refused the hub.
     private static readonly string[] DisabledFeatures =
     [
-        "WebRtcHideLocalIpsWithMdns",
+        "WebRtcHideLocalIpsWithMdns", "LocalNetworkAccessChecks",
         "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "DialMediaRouteProvider",
         "GlobalMediaControls", "HttpsUpgrades", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
         "Translate", "OptimizationHints", "NetworkTimeServiceQuerying", "AimEnabled",
