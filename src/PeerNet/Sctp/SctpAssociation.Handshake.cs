@@ -3,7 +3,6 @@ namespace PeerNet.Sctp;
 /// <summary>Association setup (RFC 9260 §5): INIT, INIT ACK with a signed cookie, COOKIE ECHO, COOKIE ACK, collisions.</summary>
 public sealed partial class SctpAssociation
 {
-    private const int MaxCookieLength = 512;
     private const int MaxUnrecognizedReportLength = 256;
 
     // The extensions we announce (RFC 5061 §4.2.7): RE-CONFIG and FORWARD TSN. No I-DATA, AUTH, ASCONF.
@@ -119,7 +118,8 @@ public sealed partial class SctpAssociation
 
         Span<byte> unrecognized = stackalloc byte[MaxUnrecognizedReportLength];
         var features = ReadPeerParameters(ack.Parameters, unrecognized, out var unrecognizedLength, out var cookie);
-        if (cookie.IsEmpty || cookie.Length > MaxCookieLength)
+        // The COOKIE ECHO must fit in one packet (usrsctp-based peers put whole INIT copies in theirs).
+        if (cookie.IsEmpty || cookie.Length > _options.Mtu - SctpPacket.HeaderLength - SctpChunk.HeaderLength - 3)
         {
             Drop(SctpDropReason.MalformedChunk); // §5.1 missing State Cookie; T1 will retry
             return;

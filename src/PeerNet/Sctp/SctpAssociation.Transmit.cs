@@ -215,11 +215,12 @@ public sealed partial class SctpAssociation
                     continue;
                 }
 
-                // Do not start a message in a nearly full packet if it will not fit.
+                // Do not start a message in a nearly full packet if it will not fit; the stream goes
+                // first in the next packet.
                 if (room < MinUsefulFragment && next.Length > room)
                 {
                     Schedule(stream);
-                    PutBackFront(stream);
+                    MoveLastToFront();
                     return false;
                 }
 
@@ -267,16 +268,13 @@ public sealed partial class SctpAssociation
         }
     }
 
-    /// <summary>Keeps round-robin fair when a stream had to wait for the next packet: it goes first then.</summary>
-    private void PutBackFront(OutboundStream stream)
+    /// <summary>Rotates the ready queue so its last stream becomes first (keeps round robin fair).</summary>
+    private void MoveLastToFront()
     {
-        // Rotate the queue so the stream just re-added (now last) becomes first again.
         for (var n = _readyStreams.Count - 1; n > 0; n--)
         {
             _readyStreams.Enqueue(_readyStreams.Dequeue());
         }
-
-        _ = stream;
     }
 
     private void FinishCurrentMessage()
