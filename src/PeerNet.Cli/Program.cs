@@ -11,6 +11,9 @@ if (args is ["serve" or "turn", ..] && Environment.GetEnvironmentVariable("DOTNE
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 }
 
+// Piped or captured output (scripts, tests) must not be wrapped at 80 columns mid-sentence.
+if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 1000;
+
 var root = new RootCommand("PeerNet: peer-to-peer file sharing and data over WebRTC.")
 {
     ServeCommand.Create(),
