@@ -93,3 +93,61 @@ public sealed class RtcPeerConnectionLoopbackTests : IAsyncLifetime
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(sink.ToArray()));
     }
 }
+
+/// <summary>What a peer connection does with descriptions and candidates it cannot use.</summary>
+public sealed class RtcPeerConnectionBadInputTests
+{
+    [Fact]
+    public async Task MalformedSdpIsAnExceptionNamingTheLine()
+    {
+        await using var pc = new RtcPeerConnection();
+        var error = await Assert.ThrowsAsync<PeerNet.Sdp.SdpParseException>(() => pc.SetRemoteDescriptionAsync(
+            new RtcSessionDescriptionInit(RtcSdpType.Offer, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application x UDP/DTLS/SCTP webrtc-datachannel\r\n")));
+        Assert.Equal(5, error.LineNumber);
+        Assert.Contains("m=application x", error.Message);
+        Assert.Equal(RtcSignalingState.Stable, pc.SignalingState);
+    }
+
+    [Fact]
+    public async Task AnOfferWithoutDataIsANegotiationError()
+    {
+        await using var pc = new RtcPeerConnection();
+        var sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n";
+        await Assert.ThrowsAsync<PeerNet.Sdp.SdpNegotiationException>(() => pc.SetRemoteDescriptionAsync(new RtcSessionDescriptionInit(RtcSdpType.Offer, sdp)));
+    }
+
+    [Fact]
+    public async Task AnAnswerWithoutAnOfferIsRefused()
+    {
+        await using var pc = new RtcPeerConnection();
+        await using var other = new RtcPeerConnection();
+        var offer = await other.CreateOfferAsync();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => pc.SetRemoteDescriptionAsync(offer with { Type = RtcSdpType.Answer }));
+    }
+
+    [Fact]
+    public async Task AGarbledCandidateIsAFormatExceptionAndTheConnectionLivesOn()
+    {
+        await using var pc = new RtcPeerConnection(new RtcConfiguration { AllowedLocalAddresses = [System.Net.IPAddress.Loopback] });
+        await using var other = new RtcPeerConnection();
+        pc.CreateDataChannel("x");
+        var offer = await pc.CreateOfferAsync();
+        await pc.SetLocalDescriptionAsync(offer);
+        await other.SetRemoteDescriptionAsync(offer);
+        var answer = await other.CreateAnswerAsync();
+        await pc.SetRemoteDescriptionAsync(answer);
+        await Assert.ThrowsAnyAsync<FormatException>(() => pc.AddIceCandidateAsync(new RtcIceCandidateInit("candidate:1 1 udp notanumber 127.0.0.1 5000 typ host")));
+        await pc.AddIceCandidateAsync(new RtcIceCandidateInit("candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host"));
+        Assert.Equal(RtcSignalingState.Stable, pc.SignalingState);
+    }
+
+    [Fact]
+    public async Task ChannelSettingsThatContradictEachOtherAreRefused()
+    {
+        await using var pc = new RtcPeerConnection();
+        Assert.Throws<ArgumentException>(() => pc.CreateDataChannel("x", new RtcDataChannelInit { MaxRetransmits = 1, MaxPacketLifeTime = 1 }));
+        Assert.Throws<ArgumentException>(() => pc.CreateDataChannel("x", new RtcDataChannelInit { Negotiated = true }));
+        var channel = pc.CreateDataChannel("x");
+        Assert.Throws<InvalidOperationException>(() => channel.Send("not open yet"));
+    }
+}
