@@ -32,22 +32,30 @@ public sealed class BrowserFixture : IAsyncLifetime
         AssertLoopbackOnly();
         if (!File.Exists(ChromiumPath)) throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (test.sh does)");
         _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Timeout = 60_000,
-            Args =
-            [
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--allow-loopback-in-peer-connection",
-                "--disable-features=" + string.Join(',', DisabledFeatures),
-            ],
-        });
+        Browser = await _playwright.Chromium.LaunchAsync(LaunchOptions(hideLocalIpsWithMdns: false));
     }
+
+    /// <summary>
+    /// A second Chromium as browsers ship: host candidates hidden behind random ".local" names
+    /// (mDNS), which our ICE must resolve. The caller disposes it.
+    /// </summary>
+    public Task<IBrowser> LaunchWithMdnsCandidatesAsync() => _playwright!.Chromium.LaunchAsync(LaunchOptions(hideLocalIpsWithMdns: true));
+
+    private static BrowserTypeLaunchOptions LaunchOptions(bool hideLocalIpsWithMdns) => new()
+    {
+        ExecutablePath = ChromiumPath,
+        Headless = true,
+        Timeout = 60_000,
+        Args =
+        [
+            "--no-sandbox",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--allow-loopback-in-peer-connection",
+            "--disable-features=" + string.Join(',', hideLocalIpsWithMdns ? DisabledFeatures.Where(f => f != "WebRtcHideLocalIpsWithMdns") : DisabledFeatures),
+        ],
+    };
 
     /// <summary>A fresh context (own storage, own downloads) with the permissions WebRTC on loopback needs.</summary>
     public async Task<IPage> NewPageAsync(bool grantMedia = true)
@@ -90,4 +98,14 @@ public sealed class BrowserFixture : IAsyncLifetime
 public sealed class BrowserCollection : ICollectionFixture<BrowserFixture>
 {
     public const string Name = "Browser";
+}
+
+/// <summary>
+/// Browser tests that change the namespace's interfaces (e.g. add a private dummy address): they
+/// run alone, after every other collection, so no other test ever sees the change.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SerialBrowserCollection : ICollectionFixture<BrowserFixture>
+{
+    public const string Name = "Browser (alone)";
 }

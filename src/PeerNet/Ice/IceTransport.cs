@@ -264,6 +264,13 @@ public sealed class IceTransport : IAsyncDisposable
 
             added = _agent.AddRemoteCandidate(candidate);
             AfterAgent();
+            // A signalled candidate may replace the peer-reflexive one of the selected pair (RFC 8445
+            // §7.3.1.3), e.g. once a Chromium ".local" name resolves: report the pair as it is now.
+            if (added && _agent.SelectedCandidatePair is { } current && current != SelectedCandidatePair)
+            {
+                SelectedCandidatePair = current;
+                _events.Enqueue(() => SelectedCandidatePairChanged?.Invoke(current));
+            }
         }
 
         _events.Drain();

@@ -108,9 +108,9 @@ internal sealed class ChromiumEchoPeer : RemoteEchoPeer
 
     public override string Name => "Chromium";
 
-    public static async Task<ChromiumEchoPeer> StartAsync(BrowserFixture browser, ITestOutputHelper output, Uri hubUrl, string room, string role, string? channelsJson = null, bool forgeFingerprint = false)
+    public static async Task<ChromiumEchoPeer> StartAsync(BrowserFixture browser, ITestOutputHelper output, Uri hubUrl, string room, string role, string? channelsJson = null, bool forgeFingerprint = false, Func<Task<IPage>>? newPage = null)
     {
-        var page = await browser.NewPageAsync();
+        var page = newPage is null ? await browser.NewPageAsync() : await newPage();
         page.Console += (_, message) =>
         {
             try { output.WriteLine($"[chromium] {message.Text}"); } catch (InvalidOperationException) { }
