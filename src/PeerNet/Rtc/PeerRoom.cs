@@ -165,7 +165,15 @@ public sealed class PeerRoom : IAsyncDisposable
             {
                 await foreach (var signal in Incoming.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
                 {
-                    await peer.SignalAsync(signal, _stop.Token).ConfigureAwait(false);
+                    try
+                    {
+                        await peer.SignalAsync(signal, _stop.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // A signal the peer could not use must not stop the ones after it.
+                        room._logger.LogWarning("a signal from {Peer} failed: {Reason}", remoteId, e.Message);
+                    }
                 }
             });
         }

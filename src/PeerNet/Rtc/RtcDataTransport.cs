@@ -27,6 +27,7 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
     private readonly HashSet<RtcDataChannel> _busy = [];
     private readonly HashSet<ushort> _incomingReset = [];
     private readonly HashSet<ushort> _outgoingReset = [];
+    private readonly HashSet<ushort> _outgoingResetDone = [];
     private readonly List<RtcDataChannel> _pendingOpen = [];
     private readonly long _remoteMaxMessageSize;
     private readonly bool _isDtlsClient;
@@ -92,6 +93,7 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
         lock (_gate)
         {
             if (_disposed) return;
+            if (_dtls.State != DtlsTransportState.New) return;
             var now = Environment.TickCount64;
             _dtls.Start(now);
             Pump(now);
@@ -105,6 +107,8 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
         {
             if (_disposed) return;
             var now = Environment.TickCount64;
+            // The remote's ICE can be connected before ours is: its ClientHello starts our server.
+            if (_dtls.State == DtlsTransportState.New) _dtls.Start(now);
             _dtls.HandleDatagram(datagram, now);
             Pump(now);
         }
@@ -489,8 +493,6 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
         if (!_outgoingReset.Contains(id)) RequestOutgoingReset(id, now);
         else if (!_sctp.IsTerminated && IsOutgoingResetDone(id)) MarkClosed(channel, null);
     }
-
-    private readonly HashSet<ushort> _outgoingResetDone = [];
 
     private bool IsOutgoingResetDone(ushort id) => _outgoingResetDone.Contains(id);
 

@@ -29,7 +29,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private ulong _sessionVersion;
     private SessionDescription? _remoteSdp;
     private DataChannelSection? _remoteSection;
-    private RtcDataTransport? _transport;
+    private volatile RtcDataTransport? _transport;
     private bool _gatheringStarted;
     private bool? _controlling;
     private bool _closed;
@@ -373,9 +373,9 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         {
             if (channel.ReadyState == RtcDataChannelState.Connecting) transport.AddLocalChannel(channel);
         }
-        // The DTLS server waits for a ClientHello from the moment it knows its role; the client
-        // starts once ICE has a pair to send it over.
-        if (role == DtlsRole.Server || _ice.SelectedPair is not null) transport.Start();
+        // DTLS starts once ICE has a pair (its handshake timeout runs from then), or when the
+        // remote's ClientHello arrives first.
+        if (_ice.SelectedPair is not null) transport.Start();
         foreach (var datagram in early) transport.HandleDatagram(datagram);
     }
 
