@@ -66,22 +66,24 @@ public sealed class NativeInteropTests(BrowserFixture browser, ITestOutputHelper
                 probe.Channel.Send(message);
             }
             probe.Channel.Send("text ✓");
+            probe.Channel.Send("");
             var sentHashes = sent.Select(m => Convert.ToHexString(SHA256.HashData(m))).Order().ToList();
             if (label == "unreliable")
             {
                 // maxRetransmits: 0 may lose a message even on loopback (a 256 KiB message is some
                 // 220 packets, none of which is sent twice): what arrives must be intact, and the
                 // channel must still carry messages afterwards.
-                var arrived = await probe.TakeUpToAsync(sent.Count + 1, TimeSpan.FromSeconds(5));
+                var arrived = await probe.TakeUpToAsync(sent.Count + 2, TimeSpan.FromSeconds(5));
                 foreach (var m in arrived.Where(m => !m.IsText)) Assert.Contains(Convert.ToHexString(SHA256.HashData(m.Data)), sentHashes);
-                output.WriteLine($"unreliable: {arrived.Count} of {sent.Count + 1} echoes arrived");
+                output.WriteLine($"unreliable: {arrived.Count} of {sent.Count + 2} echoes arrived");
                 await probe.AssertStillEchoesAsync(TimeSpan.FromSeconds(15));
                 continue;
             }
-            var echoed = await probe.TakeAsync(sent.Count + 1, TimeSpan.FromSeconds(30));
+            var echoed = await probe.TakeAsync(sent.Count + 2, TimeSpan.FromSeconds(30));
             var binary = echoed.Where(m => !m.IsText).Select(m => Convert.ToHexString(SHA256.HashData(m.Data))).Order().ToList();
             Assert.Equal(sentHashes, binary);
             Assert.Contains(echoed, m => m.IsText && m.Text == "text ✓");
+            Assert.Contains(echoed, m => m.IsText && m.Data.Length == 0); // an empty string stays an empty string (PPID 56)
             if (label == "reliable")
             {
                 // Ordered: the echoes come back in the order sent.
@@ -126,6 +128,23 @@ public sealed class NativeInteropTests(BrowserFixture browser, ITestOutputHelper
         var reliable = session.Probe("reliable");
         reliable.Channel.Send("still here");
         Assert.Equal("still here", (await reliable.TakeAsync(1, TimeSpan.FromSeconds(10)))[0].Text);
+    }
+
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task NegotiatedChannelsNeedNoHandshake(string remote, bool csharpOffers)
+    {
+        var session = await ConnectAsync(remote, csharpOffers);
+        // Both sides create stream 42 themselves (no DATA_CHANNEL_OPEN): we here, the remote on command.
+        var ours = session.Peer.Connection.CreateDataChannel("agreed", new RtcDataChannelInit { Negotiated = true, Id = 42 });
+        session.Track(ours);
+        session.Probe("reliable").Channel.Send("__cmd:open:{\"label\":\"agreed\",\"negotiated\":true,\"id\":42}");
+        await session.Remote.WaitForAsync("open", e => e.GetProperty("label").GetString() == "agreed");
+        await session.WaitOpenAsync("agreed", TimeSpan.FromSeconds(10));
+        var probe = session.Probe("agreed");
+        probe.Channel.Send("over an agreed stream");
+        Assert.Equal("over an agreed stream", (await probe.TakeAsync(1, TimeSpan.FromSeconds(10)))[0].Text);
+        Assert.Equal((ushort)42, ours.Id);
     }
 
     [Theory]

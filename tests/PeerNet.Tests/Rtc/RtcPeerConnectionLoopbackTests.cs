@@ -72,6 +72,43 @@ public sealed class RtcPeerConnectionLoopbackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BufferedAmountLowFiresWhenTheQueueDrains()
+    {
+        var channel = _offerer.CreateDataChannel("flow");
+        var opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var low = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        channel.Open += (_, _) => opened.TrySetResult();
+        channel.BufferedAmountLow += (_, _) => low.TrySetResult();
+        await NegotiateAsync();
+        await opened.Task.WaitAsync(Timeout);
+        channel.BufferedAmountLowThreshold = 64 * 1024;
+        for (var i = 0; i < 64; i++) channel.Send(new byte[16 * 1024]);
+        Assert.True(channel.BufferedAmount > channel.BufferedAmountLowThreshold, $"buffered {channel.BufferedAmount}");
+        await low.Task.WaitAsync(Timeout);
+        Assert.True(channel.BufferedAmount <= channel.BufferedAmountLowThreshold);
+    }
+
+    [Fact]
+    public async Task NegotiatedChannelsAndEmptyMessages()
+    {
+        var ours = _offerer.CreateDataChannel("agreed", new RtcDataChannelInit { Negotiated = true, Id = 7, Ordered = false });
+        var theirs = _answerer.CreateDataChannel("agreed", new RtcDataChannelInit { Negotiated = true, Id = 7, Ordered = false });
+        var opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ours.Open += (_, _) => opened.TrySetResult();
+        var received = new ConcurrentQueue<RtcDataChannelMessageEventArgs>();
+        var two = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        theirs.Message += (_, e) => { received.Enqueue(e); if (received.Count == 2) two.TrySetResult(); };
+        await NegotiateAsync();
+        await opened.Task.WaitAsync(Timeout);
+        ours.Send("");
+        ours.Send(Array.Empty<byte>());
+        await two.Task.WaitAsync(Timeout);
+        Assert.Contains(received, m => m.IsText && m.Data.Length == 0);
+        Assert.Contains(received, m => !m.IsText && m.Data.Length == 0);
+        Assert.Equal((ushort)7, theirs.Id);
+    }
+
+    [Fact]
     public async Task BulkTransferArrivesByteForByte()
     {
         var channel = _offerer.CreateDataChannel("bulk");
