@@ -42,6 +42,9 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger<RtcPeerConnection>();
         _certificate = _configuration.Certificates.Count > 0 ? _configuration.Certificates[0] : RtcCertificate.Generate();
+        // W3C webrtc §4.4.1.1: an expired certificate is refused up front, not at the handshake.
+        if (_certificate.Expires <= DateTimeOffset.UtcNow)
+            throw new ArgumentException($"the DTLS certificate expired at {_certificate.Expires:u}; generate a new one", nameof(configuration));
         _events = new RtcEventLoop(_logger);
         _channelHost = new RtcDataChannelHostProxy(this);
         _ice = new RtcIceLink(_configuration, loggerFactory.CreateLogger("PeerNet.Ice"));

@@ -188,3 +188,28 @@ public sealed class RtcPeerConnectionBadInputTests
         Assert.Throws<InvalidOperationException>(() => channel.Send("not open yet"));
     }
 }
+
+public sealed class RtcCertificateUseTests
+{
+    [Fact]
+    public void AnExpiredCertificateIsRefused()
+    {
+        var expired = PeerNet.Dtls.RtcCertificate.Generate(TimeSpan.FromMilliseconds(1));
+        Thread.Sleep(20);
+        var error = Assert.Throws<ArgumentException>(() => new RtcPeerConnection(new RtcConfiguration { Certificates = [expired] }));
+        Assert.Contains("expired", error.Message);
+    }
+
+    [Fact]
+    public async Task OneCertificateServesManyConnections()
+    {
+        var certificate = PeerNet.Dtls.RtcCertificate.Generate();
+        await using var a = new RtcPeerConnection(new RtcConfiguration { Certificates = [certificate] });
+        await using var b = new RtcPeerConnection(new RtcConfiguration { Certificates = [certificate] });
+        var offerA = await a.CreateOfferAsync();
+        var offerB = await b.CreateOfferAsync();
+        var fingerprint = certificate.GetFingerprints()[0].ToString();
+        Assert.Contains("a=fingerprint:" + fingerprint, offerA.Sdp);
+        Assert.Contains("a=fingerprint:" + fingerprint, offerB.Sdp);
+    }
+}
