@@ -237,6 +237,12 @@ public sealed class IceAgent
                 }
 
                 SortPairs();
+                if (_selected?.Remote == existing)
+                {
+                    // Same path, better description: report the signalled candidate.
+                    _events.Enqueue(new IceEvent(IceEventKind.SelectedCandidatePairChanged, Pair: _selected.ToPublic()));
+                }
+
                 return true;
             }
 

@@ -203,6 +203,23 @@ public class IceAgentSimulationTests
     }
 
     [Fact]
+    public void A_late_signalled_candidate_replaces_the_peer_reflexive_one_of_the_selected_pair()
+    {
+        var (sim, a, b) = TwoPeers();
+        IceSimulation.ExchangeCredentials(a, b);
+        IceSimulation.Trickle(a, b);
+        Assert.True(sim.RunUntil(() => BothUp(a, b), 10_000));
+        Assert.Equal(IceCandidateType.PeerReflexive, a.Selected!.Remote.Type);
+        var selectedBefore = a.Agent.TryGetSelectedPair(out var socket, out var remote);
+
+        IceSimulation.Trickle(b, a); // what a slow mDNS resolution looks like
+        a.DrainEvents();
+        Assert.Equal(IceCandidateType.Host, a.Selected!.Remote.Type);
+        Assert.True(selectedBefore && a.Agent.TryGetSelectedPair(out var socketAfter, out var remoteAfter) && socketAfter == socket && remoteAfter == remote);
+        Assert.Single(a.Agent.RemoteCandidates);
+    }
+
+    [Fact]
     public void Behind_a_nat_both_sides_learn_peer_reflexive_candidates()
     {
         var (sim, a, b) = TwoPeers();
