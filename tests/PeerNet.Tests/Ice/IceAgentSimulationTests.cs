@@ -323,6 +323,47 @@ public class IceAgentSimulationTests
     }
 
     [Fact]
+    public void Answering_checks_on_the_selected_pair_does_not_allocate()
+    {
+        var (sim, a, b) = TwoPeers();
+        IceSimulation.ExchangeCredentials(a, b);
+        IceSimulation.Trickle(a, b, true);
+        IceSimulation.Trickle(b, a, true);
+        Assert.True(sim.RunUntil(() => BothUp(a, b), 5_000));
+
+        byte[]? check = null;
+        sim.Tamper = packet =>
+        {
+            if (check is null && StunMessageReader.TryParse(packet, out var reader, out _) && reader.Class == StunClass.Request
+                && reader.TryGetIceControlled(out _))
+            {
+                check = packet; // a consent check from B (controlled) to A
+            }
+
+            return packet;
+        };
+        Assert.True(sim.RunUntil(() => check is not null, 10_000));
+        sim.Tamper = null;
+
+        var output = new byte[1500];
+        var from = b.Sockets[1];
+        for (var i = 0; i < 10; i++)
+        {
+            a.Agent.HandleStunPacket(1, from, check, sim.Now);
+            a.Agent.PollTransmit(output, out _);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            a.Agent.HandleStunPacket(1, from, check, sim.Now);
+            Assert.True(a.Agent.PollTransmit(output, out _) > 0);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Close_stops_everything()
     {
         var (sim, a, b) = TwoPeers();

@@ -117,6 +117,28 @@ public class IceTransportLoopbackTests
     }
 
     [Fact]
+    public async Task Sending_over_the_selected_pair_does_not_allocate()
+    {
+        await using var a = new Side(IceRole.Controlling, IPAddress.Loopback);
+        await using var b = new Side(IceRole.Controlled, IPAddress.Loopback);
+        await Connect(a, b);
+        b.Transport.DatagramReceived = null;
+        var datagram = Dtls(1);
+        for (var i = 0; i < 100; i++)
+        {
+            a.Transport.Send(datagram);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.True(a.Transport.Send(datagram));
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public async Task Ipv4_and_ipv6_loopback_prefer_ipv6()
     {
         if (!Socket.OSSupportsIPv6)
