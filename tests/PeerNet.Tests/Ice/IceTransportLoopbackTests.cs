@@ -208,6 +208,19 @@ public class IceTransportLoopbackTests
     }
 
     [Fact]
+    public async Task Binds_inside_the_port_range()
+    {
+        await using var transport = new IceTransport(new IceTransportOptions
+        {
+            Gathering = new IceGatherOptions { Addresses = [IPAddress.Loopback], MinPort = 41000, MaxPort = 41999 },
+        });
+        var gathered = new List<IceCandidate>();
+        transport.CandidateGathered += gathered.Add;
+        await transport.GatherAsync();
+        Assert.InRange(Assert.Single(gathered).Port, 41000, 41999);
+    }
+
+    [Fact]
     public void Gathering_restricted_to_given_addresses()
     {
         var both = HostCandidateGatherer.GetHostAddresses(new IceGatherOptions { Addresses = [IPAddress.Loopback, IPAddress.IPv6Loopback] });
