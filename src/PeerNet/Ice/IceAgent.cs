@@ -237,6 +237,12 @@ public sealed class IceAgent
                 }
 
                 SortPairs();
+                if (_selected?.Remote == existing)
+                {
+                    // Same path, better description: report the signalled candidate.
+                    _events.Enqueue(new IceEvent(IceEventKind.SelectedCandidatePairChanged, Pair: _selected.ToPublic()));
+                }
+
                 return true;
             }
 
@@ -312,6 +318,23 @@ public sealed class IceAgent
         }
 
         Update();
+    }
+
+    /// <summary>
+    /// <see cref="HandleStunPacket(int, StunAddress, ReadOnlySpan{byte}, long)"/> with the sender as a
+    /// <see cref="System.Net.SocketAddress"/> (as <c>Socket.ReceiveFromAsync</c> fills it); no allocation.
+    /// Senders of another family than IPv4/IPv6 are dropped.
+    /// </summary>
+    public void HandleStunPacket(int socketId, System.Net.SocketAddress remote, ReadOnlySpan<byte> packet, long now)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        if (!StunAddress.TryFromSocketAddress(remote, out var address))
+        {
+            Statistics.Drop(IceDropReason.Malformed);
+            return;
+        }
+
+        HandleStunPacket(socketId, address, packet, now);
     }
 
     /// <summary>
@@ -469,6 +492,13 @@ public sealed class IceAgent
     /// <summary>Whether <paramref name="remote"/> is the remote side of a candidate pair on <paramref name="socketId"/> (so a driver can drop non-STUN datagrams from strangers).</summary>
     public bool IsKnownRemote(int socketId, StunAddress remote) =>
         ConnectionState != IceConnectionState.Closed && _pairIndex.ContainsKey((socketId, remote));
+
+    /// <summary><see cref="IsKnownRemote(int, StunAddress)"/> for a <see cref="System.Net.SocketAddress"/>; no allocation.</summary>
+    public bool IsKnownRemote(int socketId, System.Net.SocketAddress remote)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        return StunAddress.TryFromSocketAddress(remote, out var address) && IsKnownRemote(socketId, address);
+    }
 
     /// <summary>Stops everything: no more transmissions, state "closed".</summary>
     public void Close()

@@ -19,6 +19,7 @@ internal sealed class AioicePeer : IAsyncDisposable
 
         controlling = sys.argv[1] == "controlling"
         count = int(sys.argv[2])
+        use_mdns = len(sys.argv) > 3 and sys.argv[3] == "mdns"
 
         # aioice skips loopback addresses when it lists host addresses; the test runs on loopback only.
         aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
@@ -33,8 +34,19 @@ internal sealed class AioicePeer : IAsyncDisposable
         async def main():
             conn = Connection(ice_controlling=controlling)
             await conn.gather_candidates()
+            candidates = list(conn.local_candidates)
+            if use_mdns:
+                # Hide the address behind a published "<uuid>.local" name, as Chromium does.
+                from aioice import mdns
+                responder = await mdns.create_mdns_protocol()
+                hidden = []
+                for c in candidates:
+                    name = mdns.create_mdns_hostname()
+                    await responder.publish(name, c.host)
+                    hidden.append(Candidate(c.foundation, c.component, c.transport, c.priority, name, c.port, c.type))
+                candidates = hidden
             emit(type="local", ufrag=conn.local_username, pwd=conn.local_password,
-                 candidates=["candidate:" + c.to_sdp() for c in conn.local_candidates])
+                 candidates=["candidate:" + c.to_sdp() for c in candidates])
             remote = await read_line()
             conn.remote_username = remote["ufrag"]
             conn.remote_password = remote["pwd"]
@@ -64,7 +76,7 @@ internal sealed class AioicePeer : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();
 
-    public AioicePeer(string role, int count)
+    public AioicePeer(string role, int count, bool mdns = false)
     {
         AssertLoopbackOnly();
         var info = new ProcessStartInfo("/usr/bin/python3")
@@ -78,6 +90,10 @@ internal sealed class AioicePeer : IAsyncDisposable
         info.ArgumentList.Add(Script);
         info.ArgumentList.Add(role);
         info.ArgumentList.Add(count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (mdns)
+        {
+            info.ArgumentList.Add("mdns");
+        }
         _process = Process.Start(info)!;
         _process.ErrorDataReceived += (_, e) =>
         {

@@ -203,6 +203,23 @@ public class IceAgentSimulationTests
     }
 
     [Fact]
+    public void A_late_signalled_candidate_replaces_the_peer_reflexive_one_of_the_selected_pair()
+    {
+        var (sim, a, b) = TwoPeers();
+        IceSimulation.ExchangeCredentials(a, b);
+        IceSimulation.Trickle(a, b);
+        Assert.True(sim.RunUntil(() => BothUp(a, b), 10_000));
+        Assert.Equal(IceCandidateType.PeerReflexive, a.Selected!.Remote.Type);
+        var selectedBefore = a.Agent.TryGetSelectedPair(out var socket, out var remote);
+
+        IceSimulation.Trickle(b, a); // what a slow mDNS resolution looks like
+        a.DrainEvents();
+        Assert.Equal(IceCandidateType.Host, a.Selected!.Remote.Type);
+        Assert.True(selectedBefore && a.Agent.TryGetSelectedPair(out var socketAfter, out var remoteAfter) && socketAfter == socket && remoteAfter == remote);
+        Assert.Single(a.Agent.RemoteCandidates);
+    }
+
+    [Fact]
     public void Behind_a_nat_both_sides_learn_peer_reflexive_candidates()
     {
         var (sim, a, b) = TwoPeers();
@@ -303,6 +320,47 @@ public class IceAgentSimulationTests
         a.Agent.SetRemoteCredentials("abcd", "0123456789012345678901");
         Assert.True(sim.RunUntil(() => a.Agent.ConnectionState == IceConnectionState.Failed, 40_000));
         Assert.InRange(sim.Now - 1_000_000, 29_000, 31_000);
+    }
+
+    [Fact]
+    public void Answering_checks_on_the_selected_pair_does_not_allocate()
+    {
+        var (sim, a, b) = TwoPeers();
+        IceSimulation.ExchangeCredentials(a, b);
+        IceSimulation.Trickle(a, b, true);
+        IceSimulation.Trickle(b, a, true);
+        Assert.True(sim.RunUntil(() => BothUp(a, b), 5_000));
+
+        byte[]? check = null;
+        sim.Tamper = packet =>
+        {
+            if (check is null && StunMessageReader.TryParse(packet, out var reader, out _) && reader.Class == StunClass.Request
+                && reader.TryGetIceControlled(out _))
+            {
+                check = packet; // a consent check from B (controlled) to A
+            }
+
+            return packet;
+        };
+        Assert.True(sim.RunUntil(() => check is not null, 10_000));
+        sim.Tamper = null;
+
+        var output = new byte[1500];
+        var from = b.Sockets[1];
+        for (var i = 0; i < 10; i++)
+        {
+            a.Agent.HandleStunPacket(1, from, check, sim.Now);
+            a.Agent.PollTransmit(output, out _);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            a.Agent.HandleStunPacket(1, from, check, sim.Now);
+            Assert.True(a.Agent.PollTransmit(output, out _) > 0);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
     [Fact]

@@ -117,6 +117,28 @@ public class IceTransportLoopbackTests
     }
 
     [Fact]
+    public async Task Sending_over_the_selected_pair_does_not_allocate()
+    {
+        await using var a = new Side(IceRole.Controlling, IPAddress.Loopback);
+        await using var b = new Side(IceRole.Controlled, IPAddress.Loopback);
+        await Connect(a, b);
+        b.Transport.DatagramReceived = null;
+        var datagram = Dtls(1);
+        for (var i = 0; i < 100; i++)
+        {
+            a.Transport.Send(datagram);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.True(a.Transport.Send(datagram));
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public async Task Ipv4_and_ipv6_loopback_prefer_ipv6()
     {
         if (!Socket.OSSupportsIPv6)
@@ -183,6 +205,19 @@ public class IceTransportLoopbackTests
         Assert.False(await a.Transport.AddRemoteCandidateAsync(IceCandidate.Parse("candidate:1 1 udp 1 example.com 9 typ host")));
         Assert.True(await a.Transport.AddRemoteCandidateAsync(IceCandidate.Parse("candidate:1 1 udp 1 127.0.0.1 9 typ host")));
         Assert.False(await a.Transport.AddRemoteCandidateAsync(IceCandidate.Parse("candidate:2 1 udp 1 127.0.0.1 9 typ host")));
+    }
+
+    [Fact]
+    public async Task Binds_inside_the_port_range()
+    {
+        await using var transport = new IceTransport(new IceTransportOptions
+        {
+            Gathering = new IceGatherOptions { Addresses = [IPAddress.Loopback], MinPort = 41000, MaxPort = 41999 },
+        });
+        var gathered = new List<IceCandidate>();
+        transport.CandidateGathered += gathered.Add;
+        await transport.GatherAsync();
+        Assert.InRange(Assert.Single(gathered).Port, 41000, 41999);
     }
 
     [Fact]
