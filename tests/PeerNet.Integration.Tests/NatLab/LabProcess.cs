@@ -35,7 +35,7 @@ public sealed class LabProcess : IAsyncDisposable
     /// <summary>The process id (the command's own: <c>ip netns exec</c> replaced itself with it).</summary>
     public int Id => _process.Id;
 
-    public bool HasExited => _process.HasExited;
+    public bool HasExited => Volatile.Read(ref _disposed) != 0 || _process.HasExited;
 
     public int ExitCode => _process.ExitCode;
 

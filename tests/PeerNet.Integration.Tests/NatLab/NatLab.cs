@@ -38,6 +38,9 @@ public sealed partial class NatLab : IAsyncDisposable
     public static readonly IPAddress AlternateServerAddress = IPAddress.Parse("203.0.113.2");
 
     private const string DelayDevice = "delay";
+
+    /// <summary>Where pub's server addresses come from (its loopback): .1 and .2 are assigned.</summary>
+    private const string ServerBlock = "203.0.113.0/29";
     private readonly List<LabProcess> _processes = [];
     private readonly Lock _lock = new();
     private readonly List<LabNamespace> _created = [];
@@ -134,11 +137,16 @@ public sealed partial class NatLab : IAsyncDisposable
 
     /// <summary>How many unsolicited inbound packets a router's WAN side has dropped (its <c>ct state new drop</c> counter).</summary>
     public async Task<long> UnsolicitedDropsAsync(LabNamespace router, CancellationToken cancellationToken = default) =>
-        await CounterAsync(router, "wan_inbound", cancellationToken).ConfigureAwait(false);
+        await CounterAsync(router, "ip natlab", "wan_inbound", cancellationToken).ConfigureAwait(false);
 
     /// <summary>How many packets the loss impairment of the public segment has dropped.</summary>
-    public async Task<long> ImpairmentDropsAsync(CancellationToken cancellationToken = default) =>
-        await CounterAsync(Public, "impair_in", cancellationToken).ConfigureAwait(false) + await CounterAsync(Public, "impair_out", cancellationToken).ConfigureAwait(false);
+    public async Task<long> ImpairmentDropsAsync(CancellationToken cancellationToken = default)
+    {
+        long total = 0;
+        if (Options.LossPercent == 0) return 0;
+        foreach (var ns in new[] { Public, RouterA, RouterB }) total += await CounterAsync(ns, "inet natlab_impair", "impair", cancellationToken).ConfigureAwait(false);
+        return total;
+    }
 
     /// <summary>The namespaces of labs whose process is gone, removed (with anything still running in them). Returns how many.</summary>
     public static async Task<int> SweepStaleAsync(CancellationToken cancellationToken = default)
@@ -242,23 +250,34 @@ public sealed partial class NatLab : IAsyncDisposable
         AppendRouter(s, RouterB);
         if (o.LossPercent > 0)
         {
-            // numgen: a fresh random number per packet; each packet is judged once, where it enters pub.
+            // numgen: a fresh random number per packet. Each packet is judged once: where it
+            // enters pub from a router, or — if a server in pub sent it — where it reaches the
+            // router (a drop on pub's own output path would fail the server's send with EPERM).
             s.AppendLine($$"""
                 ip netns exec {{pub}} nft -f - <<'NFT'
                 table inet natlab_impair {
+                  counter impair { }
                   chain prerouting {
                     type filter hook prerouting priority raw; policy accept;
-                    iifname { "ra", "rb" } numgen random mod 100 < {{o.LossPercent}} counter name impair_in drop
+                    iifname { "ra", "rb" } numgen random mod 100 < {{o.LossPercent}} counter name impair drop
                   }
-                  chain output {
-                    type filter hook output priority raw; policy accept;
-                    oifname != "lo" numgen random mod 100 < {{o.LossPercent}} counter name impair_out drop
-                  }
-                  counter impair_in { }
-                  counter impair_out { }
                 }
                 NFT
                 """);
+            foreach (var router in new[] { ra, rb })
+            {
+                s.AppendLine($$"""
+                    ip netns exec {{router}} nft -f - <<'NFT'
+                    table inet natlab_impair {
+                      counter impair { }
+                      chain prerouting {
+                        type filter hook prerouting priority raw; policy accept;
+                        iifname "wan" ip saddr {{ServerBlock}} numgen random mod 100 < {{o.LossPercent}} counter name impair drop
+                      }
+                    }
+                    NFT
+                    """);
+            }
         }
 
         if (o.RateKilobitsPerSecond > 0)
@@ -302,6 +321,7 @@ public sealed partial class NatLab : IAsyncDisposable
     /// Every packet entering pub from a router, and every packet a server in pub sends, is routed
     /// (policy rules, before the local table) into the TUN delay line; it comes back from the TUN
     /// device and takes the normal routes. So each crossing of the public segment is delayed once.
+    /// pub's own link addresses stay in the local table first, or it would not answer ARP.
     /// </summary>
     private async Task AddDelayLineAsync(CancellationToken cancellationToken)
     {
@@ -312,6 +332,8 @@ public sealed partial class NatLab : IAsyncDisposable
             ip netns exec {pub} sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.{DelayDevice}.rp_filter=0 net.ipv4.conf.{DelayDevice}.accept_local=1
             ip -n {pub} route add default dev {DelayDevice} table 100
             ip -n {pub} rule add pref 5 to 127.0.0.0/8 lookup local
+            ip -n {pub} rule add pref 5 to 203.0.113.9 lookup local
+            ip -n {pub} rule add pref 5 to 203.0.113.17 lookup local
             ip -n {pub} rule add pref 10 iif ra lookup 100
             ip -n {pub} rule add pref 10 iif rb lookup 100
             ip -n {pub} rule add pref 10 iif lo lookup 100
@@ -321,9 +343,8 @@ public sealed partial class NatLab : IAsyncDisposable
         await RunScriptAsync(script, Options.CommandTimeout, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<long> CounterAsync(LabNamespace ns, string counter, CancellationToken cancellationToken)
+    private async Task<long> CounterAsync(LabNamespace ns, string table, string counter, CancellationToken cancellationToken)
     {
-        var table = ns == Public ? "inet natlab_impair" : "ip natlab";
         var result = await ns.RunAsync("nft", ["list", "counter", .. table.Split(' '), counter], Options.CommandTimeout, cancellationToken).ConfigureAwait(false);
         var match = CounterRegex().Match(result.StandardOutput);
         if (result.ExitCode != 0 || !match.Success) throw new InvalidOperationException($"no counter {counter} in {ns}: {result.Output}");

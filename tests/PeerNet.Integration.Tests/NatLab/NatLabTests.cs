@@ -110,8 +110,8 @@ public sealed partial class NatLabTests
         {
             await a.SendToAsync("from a"u8.ToArray(), bReflexive);
             await b.SendToAsync("from b"u8.ToArray(), aReflexive);
-            atA ??= await ReceiveAsync(a, TimeSpan.FromMilliseconds(200));
-            atB ??= await ReceiveAsync(b, TimeSpan.FromMilliseconds(200));
+            atA ??= await ReceiveAsync(a, TimeSpan.FromMilliseconds(200), ignore: server.EndPoint);
+            atB ??= await ReceiveAsync(b, TimeSpan.FromMilliseconds(200), ignore: server.EndPoint);
         }
 
         if (connects)
@@ -261,13 +261,19 @@ public sealed partial class NatLabTests
         }
     }
 
-    private static async Task<(string Text, IPEndPoint From)?> ReceiveAsync(Socket socket, TimeSpan timeout)
+    /// <summary>The next datagram (as text, or a 4-byte number), null after the timeout; datagrams from <paramref name="ignore"/> (late STUN responses) are skipped.</summary>
+    private static async Task<(string Text, IPEndPoint From)?> ReceiveAsync(Socket socket, TimeSpan timeout, IPEndPoint? ignore = null)
     {
         var buffer = new byte[1500];
         using var cts = new CancellationTokenSource(timeout);
         try
         {
             var r = await socket.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), cts.Token);
+            while (ignore is not null && ignore.Equals(r.RemoteEndPoint))
+            {
+                r = await socket.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), cts.Token);
+            }
+
             var text = r.ReceivedBytes == 4 ? BitConverter.ToInt32(buffer, 0).ToString(CultureInfo.InvariantCulture) : System.Text.Encoding.UTF8.GetString(buffer, 0, r.ReceivedBytes);
             return (text, (IPEndPoint)r.RemoteEndPoint);
         }
