@@ -218,7 +218,7 @@ public sealed partial class NatLab : IAsyncDisposable
         foreach (var ns in Namespaces)
         {
             s.AppendLine($"ip -n {ns.Name} link set lo up");
-            s.AppendLine($"ip netns exec {ns.Name} sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+            s.AppendLine(Sysctl(ns.Name, "net/ipv6/conf/all/disable_ipv6=1", "net/ipv6/conf/default/disable_ipv6=1"));
         }
 
         // veth pairs, created straight into their namespaces (no name is ever taken in ours).
@@ -245,7 +245,7 @@ public sealed partial class NatLab : IAsyncDisposable
         s.AppendLine($"ip -n {rb} route add default via 203.0.113.17");
         s.AppendLine($"ip -n {ha} route add default via {RouterA.LanAddress}");
         s.AppendLine($"ip -n {hb} route add default via {RouterB.LanAddress}");
-        foreach (var ns in new[] { pub, ra, rb }) s.AppendLine($"ip netns exec {ns} sysctl -qw net.ipv4.ip_forward=1");
+        foreach (var ns in new[] { pub, ra, rb }) s.AppendLine(Sysctl(ns, "net/ipv4/ip_forward=1"));
         AppendRouter(s, RouterA);
         AppendRouter(s, RouterB);
         if (o.LossPercent > 0)
@@ -329,7 +329,7 @@ public sealed partial class NatLab : IAsyncDisposable
         var pub = Public.Name;
         var script = $"""
             ip -n {pub} link set {DelayDevice} up
-            ip netns exec {pub} sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.{DelayDevice}.rp_filter=0 net.ipv4.conf.{DelayDevice}.accept_local=1
+            {Sysctl(pub, "net/ipv4/conf/all/rp_filter=0", $"net/ipv4/conf/{DelayDevice}/rp_filter=0", $"net/ipv4/conf/{DelayDevice}/accept_local=1")}
             ip -n {pub} route add default dev {DelayDevice} table 100
             ip -n {pub} rule add pref 5 to 127.0.0.0/8 lookup local
             ip -n {pub} rule add pref 5 to 203.0.113.9 lookup local
@@ -350,6 +350,10 @@ public sealed partial class NatLab : IAsyncDisposable
         if (result.ExitCode != 0 || !match.Success) throw new InvalidOperationException($"no counter {counter} in {ns}: {result.Output}");
         return long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
+
+    /// <summary>Sets per-namespace sysctls through /proc/sys (as seen from inside the namespace), without needing the sysctl tool.</summary>
+    private static string Sysctl(string netns, params string[] settings) =>
+        $"ip netns exec {netns} sh -c '{string.Join("; ", settings.Select(x => $"echo {x.Split('=')[1]} > /proc/sys/{x.Split('=')[0]}"))}'";
 
     private static string DeleteScript(IEnumerable<string> names)
     {

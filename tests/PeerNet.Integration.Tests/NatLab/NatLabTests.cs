@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using Xunit.Abstractions;
 
 namespace PeerNet.Integration.Tests.NatLab;
 
@@ -19,7 +20,7 @@ public sealed class NatLabCollection
 /// between cone NATs, loss, delay and jitter of the public segment, and a clean teardown.
 /// </summary>
 [Collection(NatLabCollection.Name)]
-public sealed partial class NatLabTests
+public sealed partial class NatLabTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
@@ -57,6 +58,7 @@ public sealed partial class NatLabTests
             Assert.Equal(lab.RouterB.Address, b1.Address);
             Assert.Equal(lab.RouterB.Address, b2.Address);
             Assert.NotEqual(b1.Port, b2.Port);                             // a new port per destination
+            output.WriteLine($"local port {port}: EIM {a1} / {a2}; symmetric {b1} / {b2}");
         }
     }
 
@@ -169,8 +171,9 @@ public sealed partial class NatLabTests
         // Request and echo each cross the public segment once: survival (1 - p)^2 = 0.81.
         var survival = received.Count / (double)count;
         var drops = await lab.ImpairmentDropsAsync();
+        output.WriteLine($"{loss} % loss: {received.Count}/{count} echoes back ({survival:P1}), {drops} nft drops");
         Assert.InRange(survival, 0.76, 0.86);
-        Assert.InRange(drops, 2 * count * loss / 100 * 0.7, 2 * count * loss / 100 * 1.1);
+        Assert.InRange(drops, 140, 250); // expected 1000 x (2p - p^2) = 190, sd 12
         Assert.Equal(count - received.Count, drops); // every lost echo is one nft drop, nothing else lost
     }
 
@@ -195,6 +198,7 @@ public sealed partial class NatLabTests
             await stop.CancelAsync();
             await echoing;
             rtts.Sort();
+            output.WriteLine($"100 ms one-way: RTT min {rtts[0]:0.0} median {rtts[rtts.Count / 2]:0.0} max {rtts[^1]:0.0} ms");
             Assert.InRange(rtts[rtts.Count / 2], 195, 280); // two crossings of 100 ms
             Assert.True(lab.DelayedPackets >= 20, $"{lab.DelayedPackets} packets through the delay line");
         }
@@ -215,8 +219,83 @@ public sealed partial class NatLabTests
             Assert.Equal(count, order.Count);
             Assert.Equal(Enumerable.Range(0, count), order.Order());
             var inversions = order.Zip(order.Skip(1)).Count(p => p.First > p.Second);
+            output.WriteLine($"5 ms + 0..40 ms jitter: {inversions} of {count - 1} neighbours out of order");
             Assert.True(inversions > 10, $"only {inversions} reordered neighbours");
         }
+    }
+
+    [Fact]
+    public async Task Stun_works_from_both_hosts_across_200_ms_rtt_and_2_percent_loss()
+    {
+        await using var lab = await NatLab.CreateAsync(new NatLabOptions { DelayMilliseconds = 100, LossPercent = 2, RouterB = NatKind.Symmetric });
+        await using var server = await lab.StartTurnServerAsync();
+        foreach (var (host, router) in new[] { (lab.HostA, lab.RouterA), (lab.HostB, lab.RouterB) })
+        {
+            // stunclient may give up on a lost datagram: a few tries.
+            LabCommandResult? result = null;
+            for (var attempt = 0; attempt < 4 && result is not { ExitCode: 0 }; attempt++)
+            {
+                result = await host.RunAsync("turnutils_stunclient", ["-p", "3478", NatLab.ServerAddress.ToString()], Timeout);
+            }
+
+            Assert.True(result!.ExitCode == 0, result.Output);
+            Assert.Contains($"UDP reflexive addr: {router.Address}:", result.StandardOutput);
+
+            using var socket = host.OpenUdpSocket(new IPEndPoint(host.Address, 45000));
+            var clock = Stopwatch.StartNew();
+            var mapped = await StunBindingProbe.MappedAddressAsync(socket, server.EndPoint, Timeout);
+            output.WriteLine($"{host.Role}: mapped {mapped} after {clock.ElapsedMilliseconds} ms");
+            Assert.Equal(router.Address, mapped.Address);
+            Assert.True(clock.ElapsedMilliseconds >= 195, $"{clock.ElapsedMilliseconds} ms: the delay line is not in the path");
+        }
+    }
+
+    [Fact]
+    public async Task Rate_limit_caps_the_public_segment_towards_a_router()
+    {
+        const int rateKbit = 2000;
+        await using var lab = await NatLab.CreateAsync(new NatLabOptions { RateKilobitsPerSecond = rateKbit });
+        using var sender = lab.Public.OpenUdpSocket(new IPEndPoint(NatLab.ServerAddress, 9000));
+        using var host = lab.HostA.OpenUdpSocket(new IPEndPoint(lab.HostA.Address, 46000));
+        await host.SendToAsync("open"u8.ToArray(), new IPEndPoint(NatLab.ServerAddress, 9000)); // the NAT mapping
+        var open = await ReceiveAsync(sender, Timeout);
+        Assert.NotNull(open);
+
+        // 3 s of datagrams at 2x the rate; what arrives per second is the rate (tbf drops the rest).
+        var payload = new byte[1000];
+        var bytes = 0L;
+        Stopwatch? clock = null;
+        var receiving = Task.Run(async () =>
+        {
+            var buffer = new byte[1500];
+            using var quiet = new CancellationTokenSource(Timeout);
+            try
+            {
+                while (true)
+                {
+                    var r = await host.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), quiet.Token);
+                    clock ??= Stopwatch.StartNew();
+                    bytes += r.ReceivedBytes;
+                    quiet.CancelAfter(TimeSpan.FromSeconds(1));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return clock!.Elapsed.TotalSeconds - 1; // minus the quiet second
+        });
+        var pace = Stopwatch.StartNew();
+        for (var i = 0; i < 3 * 2 * rateKbit * 1000 / 8 / payload.Length; i++)
+        {
+            await sender.SendToAsync(payload, open.Value.From);
+            while (pace.Elapsed.TotalSeconds < i * payload.Length * 8.0 / (2 * rateKbit * 1000)) await Task.Delay(1);
+        }
+
+        var seconds = await receiving;
+        var kbit = bytes * 8 / 1000.0 / seconds;
+        output.WriteLine($"tbf {rateKbit} kbit/s: {bytes} bytes in {seconds:0.00} s = {kbit:0} kbit/s (offered {2 * rateKbit})");
+        Assert.InRange(kbit, rateKbit * 0.8, rateKbit * 1.2);
     }
 
     [Fact]
