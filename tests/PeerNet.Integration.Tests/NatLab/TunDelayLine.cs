@@ -47,7 +47,7 @@ internal sealed class TunDelayLine : IDisposable
     /// <summary>The TUN device's name.</summary>
     public string Name { get; }
 
-    /// <summary>Packets written back so far.</summary>
+    /// <summary>Packets released (written back) so far.</summary>
     public long Forwarded => Interlocked.Read(ref _forwarded);
 
     /// <summary>Creates TUN device <paramref name="name"/> in namespace <paramref name="netns"/> (down, no address: the caller routes into it).</summary>
@@ -119,8 +119,10 @@ internal sealed class TunDelayLine : IDisposable
                 packet = _queue.Dequeue();
             }
 
-            // A full TUN queue (EAGAIN) drops the packet, as a congested link would.
-            if (Write(_fd, packet, packet.Length) > 0) Interlocked.Increment(ref _forwarded);
+            // Counted before the write, so whoever receives the packet sees it counted. A full
+            // TUN queue (EAGAIN) drops the packet, as a congested link would.
+            Interlocked.Increment(ref _forwarded);
+            Write(_fd, packet, packet.Length);
         }
     }
 
