@@ -21,6 +21,7 @@ declare -A NEEDED=(
   [ip]=iproute2
   [turnutils_uclient]=coturn
   [openssl]=openssl
+  [nft]=nftables   # the NAT lab's routers (tests/PeerNet.Integration.Tests/NatLab)
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do

@@ -1,0 +1,164 @@
+using System.Runtime.InteropServices;
+
+namespace PeerNet.Integration.Tests.NatLab;
+
+/// <summary>
+/// A userspace delay line on a TUN device, for a kernel without the netem qdisc: the lab routes
+/// the packets to impair into the TUN device, this reads each one, holds it for a delay (plus
+/// random jitter, which reorders) and writes it back, so the kernel receives it again from the
+/// TUN device and routes it on. Two threads: a reader (poll + read) and a writer that releases
+/// packets when due.
+/// </summary>
+internal sealed class TunDelayLine : IDisposable
+{
+    private const int ORdWr = 2;
+    private const int ONonBlock = 0x800;
+    private const uint TunSetIff = 0x400454CA;
+    private const short IffTun = 0x0001;
+    private const short IffNoPi = 0x1000;
+    private const short PollIn = 0x0001;
+    private const int MaxPacket = 65536;
+
+    private readonly int _fd;
+    private readonly int _delay;
+    private readonly int _jitter;
+    private readonly Random _random;
+    private readonly PriorityQueue<byte[], (long Due, long Sequence)> _queue = new();
+    private readonly object _lock = new();
+    private readonly Thread _reader;
+    private readonly Thread _writer;
+    private long _sequence;
+    private volatile bool _stopped;
+    private long _forwarded;
+
+    private TunDelayLine(int fd, string name, int delayMilliseconds, int jitterMilliseconds, int seed)
+    {
+        _fd = fd;
+        Name = name;
+        _delay = delayMilliseconds;
+        _jitter = jitterMilliseconds;
+        _random = new Random(seed);
+        _reader = new Thread(ReadLoop) { IsBackground = true, Name = $"tun {name} reader" };
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = $"tun {name} writer" };
+        _reader.Start();
+        _writer.Start();
+    }
+
+    /// <summary>The TUN device's name.</summary>
+    public string Name { get; }
+
+    /// <summary>Packets released (written back) so far.</summary>
+    public long Forwarded => Interlocked.Read(ref _forwarded);
+
+    /// <summary>Creates TUN device <paramref name="name"/> in namespace <paramref name="netns"/> (down, no address: the caller routes into it).</summary>
+    public static TunDelayLine Create(string netns, string name, int delayMilliseconds, int jitterMilliseconds, int seed)
+    {
+        var fd = NetnsThread.Run(netns, () =>
+        {
+            var fd = Open("/dev/net/tun"u8.ToArray().Append((byte)0).ToArray(), ORdWr | ONonBlock);
+            if (fd < 0) throw new IOException($"open /dev/net/tun failed: errno {Marshal.GetLastPInvokeError()}");
+            var ifr = new byte[40];
+            System.Text.Encoding.ASCII.GetBytes(name, ifr);
+            BitConverter.TryWriteBytes(ifr.AsSpan(16), (short)(IffTun | IffNoPi));
+            if (Ioctl(fd, TunSetIff, ifr) < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                Close(fd);
+                throw new IOException($"TUNSETIFF {name} failed: errno {errno}");
+            }
+
+            return fd;
+        });
+        return new TunDelayLine(fd, name, delayMilliseconds, jitterMilliseconds, seed);
+    }
+
+    private void ReadLoop()
+    {
+        var buffer = new byte[MaxPacket];
+        var polls = new PollFd[] { new() { Fd = _fd, Events = PollIn } };
+        while (!_stopped)
+        {
+            if (Poll(polls, 1, 100) <= 0) continue;
+            while (true)
+            {
+                var n = Read(_fd, buffer, buffer.Length);
+                if (n <= 0) break; // EAGAIN: drained
+                var due = Environment.TickCount64 + _delay;
+                lock (_lock)
+                {
+                    if (_jitter > 0) due += _random.Next(_jitter + 1);
+                    _queue.Enqueue(buffer.AsSpan(0, (int)n).ToArray(), (due, _sequence++));
+                    Monitor.PulseAll(_lock);
+                }
+            }
+        }
+    }
+
+    private void WriteLoop()
+    {
+        while (true)
+        {
+            byte[] packet;
+            lock (_lock)
+            {
+                while (true)
+                {
+                    if (_stopped) return;
+                    if (_queue.TryPeek(out _, out var key))
+                    {
+                        var wait = key.Due - Environment.TickCount64;
+                        if (wait <= 0) break;
+                        Monitor.Wait(_lock, (int)Math.Min(wait, 100));
+                    }
+                    else
+                    {
+                        Monitor.Wait(_lock, 100);
+                    }
+                }
+
+                packet = _queue.Dequeue();
+            }
+
+            // Counted before the write, so whoever receives the packet sees it counted. A full
+            // TUN queue (EAGAIN) drops the packet, as a congested link would.
+            Interlocked.Increment(ref _forwarded);
+            Write(_fd, packet, packet.Length);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_stopped) return;
+        _stopped = true;
+        lock (_lock) Monitor.PulseAll(_lock);
+        _reader.Join();
+        _writer.Join();
+        Close(_fd);
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int Open(byte[] path, int flags);
+
+    [DllImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    private static extern int Ioctl(int fd, nuint request, byte[] argument);
+
+    [DllImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static extern nint Read(int fd, byte[] buffer, nint count);
+
+    [DllImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static extern nint Write(int fd, byte[] buffer, nint count);
+
+    [DllImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static extern int Poll([In, Out] PollFd[] fds, nuint count, int timeout);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int Close(int fd);
+}
