@@ -13,6 +13,7 @@ internal sealed class TurnOptions
     private readonly Option<string?> _secret = new("--auth-secret") { Description = "shared secret of time-limited (TURN REST API) credentials; default: generated once in the data directory" };
     private readonly Option<string[]> _allowPeers = new("--allow-peer") { Description = "relay to peers in this CIDR range even if loopback/private/link-local (repeatable)" };
     private readonly Option<string?> _relayAddress = new("--relay-address") { Description = "the address relays bind to and advertise (default: from the listening address)" };
+    private readonly Option<string?> _alternateAddress = new("--alternate-address") { Description = "a second local IP for NAT behaviour discovery (RFC 5780; default: off)" };
     private readonly Option<int?> _minPort = new("--min-port") { Description = "lowest relay port (with --max-port; default: ephemeral ports)" };
     private readonly Option<int?> _maxPort = new("--max-port") { Description = "highest relay port" };
     private readonly Option<string?> _publicHost = new("--public-host") { Description = "host name put in the stun:/turn: URLs handed out (default: the host the client used)" };
@@ -31,6 +32,7 @@ internal sealed class TurnOptions
         command.Add(_allowPeers);
         command.Add(_relayAddress);
         command.Add(_publicHost);
+        command.Add(_alternateAddress);
         command.Add(_minPort);
         command.Add(_maxPort);
     }
@@ -45,6 +47,7 @@ internal sealed class TurnOptions
         turn.AllowPeers.AddRange(result.GetValue(_allowPeers) ?? []);
         if (result.GetValue(_relayAddress) is { } relay) turn.RelayAddress = relay;
         if (result.GetValue(_publicHost) is { } host) turn.PublicHost = host;
+        if (result.GetValue(_alternateAddress) is { } alternate) turn.AlternateAddress = alternate;
         if (result.GetValue(_minPort) is { } min) turn.RelayPortMin = min;
         if (result.GetValue(_maxPort) is { } max) turn.RelayPortMax = max;
     }

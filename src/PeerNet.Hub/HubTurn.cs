@@ -75,6 +75,11 @@ internal sealed class HubTurn : IAsyncDisposable
             if (!IPAddress.TryParse(relay, out var relayAddress)) throw new HubConfigurationException($"the TURN relay address '{relay}' is not an IP address");
             turn.RelayAddresses.Add(relayAddress);
         }
+        if (options.AlternateAddress is { } alternate)
+        {
+            if (!IPAddress.TryParse(alternate, out var alternateAddress)) throw new HubConfigurationException($"the alternate address '{alternate}' is not an IP address");
+            turn.AlternateAddress = alternateAddress;
+        }
         try
         {
             turn.Validate();

@@ -56,4 +56,11 @@ public sealed class HubTurnOptions
 
     /// <summary>Address the relay sockets bind to and advertise (XOR-RELAYED-ADDRESS). Unset: derived from the listening address.</summary>
     public string? RelayAddress { get; set; }
+
+    /// <summary>
+    /// A second local IP address for NAT behaviour discovery (RFC 5780: OTHER-ADDRESS, CHANGE-REQUEST,
+    /// RESPONSE-ORIGIN), so clients such as <c>peernet doctor</c> or <c>turnutils_natdiscovery</c>
+    /// can tell a NAT's mapping and filtering. Unset: off.
+    /// </summary>
+    public string? AlternateAddress { get; set; }
 }

@@ -75,23 +75,11 @@ public sealed class EchoPingCommandTests(BrowserFixture browser, ITestOutputHelp
         Assert.Contains("connection failed at signaling", text);
     }
 
-    private static string CliPath()
-    {
-        // tests/PeerNet.Integration.Tests/bin/<Configuration>/net10.0/ → src/PeerNet.Cli/bin/<Configuration>/net10.0/
-        var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var framework = baseDir.Name;
-        var configuration = baseDir.Parent!.Name;
-        var root = baseDir.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
-        var path = Path.Combine(root, "src", "PeerNet.Cli", "bin", configuration, framework, "PeerNet.Cli.dll");
-        if (!File.Exists(path)) Assert.Fail($"the CLI is not built at {path}");
-        return path;
-    }
-
     private static TurnLoopback.BackgroundProcess StartCli(params string[] arguments) =>
-        TurnLoopback.Start("dotnet", [CliPath(), .. arguments]);
+        TurnLoopback.Start("dotnet", [PeerNetCli.DllPath(), .. arguments]);
 
     private static Task<(int ExitCode, string Output)> RunCliAsync(TimeSpan timeout, params string[] arguments) =>
-        TurnLoopback.RunAsync("dotnet", [CliPath(), .. arguments], timeout);
+        TurnLoopback.RunAsync("dotnet", [PeerNetCli.DllPath(), .. arguments], timeout);
 
     private static async Task WaitForOutputAsync(TurnLoopback.BackgroundProcess process, string text)
     {

@@ -50,6 +50,31 @@ public partial class CoturnClientTests
         Assert.Contains("RFC 5780 response 3", output);
     }
 
+    [Fact]
+    public async Task The_cli_turns_on_rfc5780_with_alternate_address()
+    {
+        // `peernet turn --alternate-address` as a real process: the flag reaches the server.
+        var port = TurnLoopback.FreeUdpPort();
+        var dataDir = Directory.CreateTempSubdirectory("peernet-turn-").FullName;
+        using var server = TurnLoopback.Start("dotnet", [PeerNetCli.DllPath(), "turn", "--bind", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture),
+            "--alternate-address", "127.0.0.2", "--data-dir", dataDir]);
+        try
+        {
+            string output = "";
+            for (var attempt = 0; attempt < 50 && !output.Contains("RFC 5780 response 3", StringComparison.Ordinal); attempt++)
+            {
+                await Task.Delay(200);
+                (_, output) = await TurnLoopback.RunAsync(TurnLoopback.Tool("turnutils_stunclient"), ["-f", "-p", port.ToString(CultureInfo.InvariantCulture), "127.0.0.1"], TimeSpan.FromSeconds(5));
+            }
+            Assert.Contains("RFC 5780 response 3", output + "\n--- server:\n" + server.Output);
+            Assert.Contains("Other addr: : 127.0.0.2:", output);
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("udp", "channels", "long-term")]
     [InlineData("udp", "send", "long-term")]
