@@ -24,7 +24,7 @@ namespace PeerNet.Bench.DataChannels;
 /// them; a renderer drops any packet that would put more than 64 KiB in flight to it
 /// (packetsDiscardedOnSend), and with both ends of a bulk transfer relayed by one service that
 /// happened hundreds of times per run, leaving SCTP to recover by retransmission timeouts for
-/// 10-15 s: 1-4 MiB/s instead of the 7-20 MiB/s two browsers reach on the same machine.
+/// 10-15 s: 1-4 MiB/s instead of the 6-20 MiB/s two browsers reach on the same machine.
 /// </remarks>
 public static partial class DataChannelBenchmark
 {
@@ -116,7 +116,7 @@ public static partial class DataChannelBenchmark
             report.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {m.SetupMs:F0} | {m.RttP50Ms:F3} | {m.MibPerSecond:F1} | {m.MibPerSecond / reference.MibPerSecond:F2}× |");
         }
         report.AppendLine();
-        report.AppendLine("Every peer runs alone: two `peernet` processes, or two Chromium browsers (pages of one browser share its network service, which throttles bulk transfers between them).");
+        report.AppendLine("Every peer runs alone: two `peernet` processes, or two Chromium browsers (pages of one browser share its network service, and bulk transfers between them stall for seconds).");
         Console.WriteLine();
         Console.WriteLine($"medians of {repeat} run(s); {machine}");
         Console.Write(report);
