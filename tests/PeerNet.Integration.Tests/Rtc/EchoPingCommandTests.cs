@@ -67,6 +67,22 @@ public sealed class EchoPingCommandTests(BrowserFixture browser, ITestOutputHelp
     }
 
     [Fact]
+    public async Task ASelfSignedHubNeedsInsecure()
+    {
+        await using var https = await TestHub.StartAsync(o => o.Http = false);
+        Assert.Equal("https", https.Url.Scheme);
+        var (refused, refusedText) = await RunCliAsync(TimeSpan.FromSeconds(30), "ping", "--hub", https.Url.ToString(), "--room", "r");
+        output.WriteLine(refusedText);
+        Assert.Equal(1, refused);
+        Assert.Contains("connection failed at signaling", refusedText);
+        // With --insecure the TLS handshake is accepted: it gets as far as the empty room.
+        var (accepted, acceptedText) = await RunCliAsync(TimeSpan.FromSeconds(30), "ping", "--hub", https.Url.ToString(), "--room", "r", "--insecure");
+        output.WriteLine(acceptedText);
+        Assert.Equal(1, accepted);
+        Assert.Contains("nobody is in room 'r'", acceptedText);
+    }
+
+    [Fact]
     public async Task AnUnreachableHubFailsAtSignaling()
     {
         var (exitCode, text) = await RunCliAsync(TimeSpan.FromSeconds(30), "ping", "--hub", "http://127.0.0.1:9", "--room", "x");
