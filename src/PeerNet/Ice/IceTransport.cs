@@ -118,6 +118,18 @@ public sealed class IceTransport : IAsyncDisposable
         }
     }
 
+    /// <summary>The TURN allocations behind the relayed candidates (diagnostics).</summary>
+    public IReadOnlyList<RelayIceSocket> RelaySockets
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _relays];
+            }
+        }
+    }
+
     /// <summary>Datagram counters.</summary>
     public IceTransportStatistics Statistics { get; } = new();
 

@@ -68,6 +68,21 @@ public sealed class RelayGatheringTests
         }
 
         Assert.True(host.GetStatistics().PacketsToPeers > 0);
+
+        // The selected pair's peer got a channel (RFC 8656 §12): data now travels as ChannelData.
+        var relaySocket = Assert.Single(a.RelaySockets);
+        Assert.True(a.SelectedCandidatePair.Remote.TryGetTransportAddress(out var selectedRemote));
+        var deadline = Environment.TickCount64 + 5000;
+        while (!relaySocket.HasChannel(selectedRemote) && Environment.TickCount64 < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(relaySocket.HasChannel(selectedRemote));
+        Assert.Equal(transport == "tcp" ? TurnTransport.Tcp : TurnTransport.Udp, relaySocket.Transport);
+        Assert.True(a.Send(Datagram("after-channel")));
+        Assert.True(fromA.TryTake(out var last, Timeout));
+        Assert.Equal("after-channel", last);
     }
 
     [Fact]
