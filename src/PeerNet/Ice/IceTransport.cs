@@ -755,7 +755,8 @@ public sealed class IceTransport : IAsyncDisposable
             }
 
             relay = await RelayIceSocket.AllocateAsync(new IPEndPoint(addresses[0], server.Port), localAddress, server.Transport,
-                server.Username ?? "", server.Credential ?? "", _options.TurnServerTimeout, server.Host, _logger, cancellationToken).ConfigureAwait(false);
+                server.Username ?? "", server.Credential ?? "", _options.TurnServerTimeout, server.Host, _logger,
+                _options.TurnServerCertificateValidation, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is TurnClientException or SocketException or IOException or NotSupportedException
             or System.Security.Authentication.AuthenticationException)

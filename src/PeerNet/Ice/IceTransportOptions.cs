@@ -28,4 +28,10 @@ public sealed class IceTransportOptions
 
     /// <summary>How long a TURN server may take to allocate before gathering moves on without it.</summary>
     public TimeSpan TurnServerTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Validates a turns: server's certificate; null: the platform's validation against the URL's host name
+    /// (set it to trust a private CA or a self-signed test certificate).
+    /// </summary>
+    public System.Net.Security.RemoteCertificateValidationCallback? TurnServerCertificateValidation { get; set; }
 }

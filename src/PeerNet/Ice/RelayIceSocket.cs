@@ -89,7 +89,8 @@ public sealed class RelayIceSocket : IIceSocket
     /// <exception cref="SocketException">The server cannot be reached over TCP.</exception>
     /// <exception cref="NotSupportedException">A transport that is not UDP, TCP or TLS.</exception>
     public static async Task<RelayIceSocket> AllocateAsync(IPEndPoint server, IPAddress localAddress, IceServerTransport transport,
-        string username, string password, TimeSpan timeout, string? tlsHostName = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+        string username, string password, TimeSpan timeout, string? tlsHostName = null, ILogger? logger = null,
+        RemoteCertificateValidationCallback? certificateValidation = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(localAddress);
@@ -141,6 +142,7 @@ public sealed class RelayIceSocket : IIceSocket
                     await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
                     {
                         TargetHost = tlsHostName ?? server.Address.ToString(),
+                        RemoteCertificateValidationCallback = certificateValidation,
                     }, deadline.Token).ConfigureAwait(false);
                     stream = ssl;
                 }

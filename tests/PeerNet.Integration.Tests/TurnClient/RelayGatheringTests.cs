@@ -86,6 +86,37 @@ public sealed class RelayGatheringTests
     }
 
     [Fact]
+    public async Task TURN_over_TLS_allocates_and_relays()
+    {
+        using var certificate = TurnLoopback.CreateCertificate();
+        await using var host = await TurnLoopback.StartHostAsync(o =>
+        {
+            o.TlsEndPoints = [new IPEndPoint(IPAddress.Loopback, 0)];
+            o.TlsCertificate = certificate;
+        });
+        var turns = IceServer.Parse($"turns:127.0.0.1:{host.TlsEndPoints[0].Port}", TurnLoopback.User, TurnLoopback.Password);
+        var thumbprint = certificate.GetCertHashString();
+        var optionsA = Options(IceRole.Controlling, IceTransportPolicy.Relay, turns);
+        optionsA.TurnServerCertificateValidation = (_, cert, _, _) => cert?.GetCertHashString() == thumbprint;
+        await using var a = new IceTransport(optionsA);
+        await using var b = new IceTransport(Options(IceRole.Controlled, IceTransportPolicy.All));
+        var (fromA, fromB) = await ConnectAsync(a, b);
+        Assert.Equal(TurnTransport.Tls, Assert.Single(a.RelaySockets).Transport);
+        Assert.True(a.Send(Datagram("tls")));
+        Assert.True(fromA.TryTake(out var m, Timeout));
+        Assert.Equal("tls", m);
+        Assert.True(b.Send(Datagram("back")));
+        Assert.True(fromB.TryTake(out var n, Timeout));
+        Assert.Equal("back", n);
+
+        // Without trusting the self-signed certificate the allocation is refused, and gathering still completes.
+        await using var untrusting = new IceTransport(Options(IceRole.Controlling, IceTransportPolicy.Relay, turns));
+        await untrusting.GatherAsync().WaitAsync(Timeout);
+        Assert.Empty(untrusting.LocalCandidates);
+        Assert.Equal(1, untrusting.Statistics.RelayFailures);
+    }
+
+    [Fact]
     public async Task A_server_reflexive_Binding_round_trip_happens_and_the_duplicate_of_the_host_candidate_is_suppressed()
     {
         await using var host = await TurnLoopback.StartHostAsync();
