@@ -258,6 +258,7 @@ public sealed class RelayIceSocket : IIceSocket
     /// <summary>Releases the allocation (Refresh with lifetime 0, waited for briefly) and closes the connection.</summary>
     public async ValueTask DisposeAsync()
     {
+        bool closing;
         lock (_lock)
         {
             if (_disposed)
@@ -267,9 +268,10 @@ public sealed class RelayIceSocket : IIceSocket
 
             _client.Close(Environment.TickCount64);
             Flush();
+            closing = _client.State == TurnClientState.Closing;
         }
 
-        if (_client.State == TurnClientState.Closing)
+        if (closing)
         {
             await Task.WhenAny(_released.Task, Task.Delay(500)).ConfigureAwait(false);
         }

@@ -43,7 +43,4 @@ public sealed class TurnClientOptions
 
     /// <summary>The SOFTWARE attribute sent with requests, or null.</summary>
     public string? Software { get; set; } = "PeerNet";
-
-    /// <summary>Follow 300 Try Alternate once (RFC 8656 §7.4 / RFC 8489 §10): the event tells the driver where to go.</summary>
-    public bool FollowAlternateServer { get; set; }
 }
