@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PeerNet.Ice.Mdns;
 using PeerNet.Stun;
+using PeerNet.Turn;
 
 namespace PeerNet.Ice;
 
@@ -37,6 +38,10 @@ public sealed class IceTransport : IAsyncDisposable
     private readonly byte[] _transmitBuffer = new byte[1500];
     private readonly SocketAddress _scratchIPv4 = new(AddressFamily.InterNetwork);
     private readonly SocketAddress _scratchIPv6 = new(AddressFamily.InterNetworkV6);
+    private readonly ServerReflexiveGatherer _serverReflexive;
+    private readonly Dictionary<int, IceCandidate> _hostBySocket = [];
+    private readonly List<RelayIceSocket> _relays = [];
+    private TaskCompletionSource? _serverReflexiveDone;
 
     private volatile SelectedPath? _path;
     private long _timerDeadline = long.MaxValue;
@@ -54,6 +59,7 @@ public sealed class IceTransport : IAsyncDisposable
         _logger = logger ?? NullLogger.Instance;
         _options.Agent.Logger ??= _logger;
         _agent = new IceAgent(_options.Agent);
+        _serverReflexive = new ServerReflexiveGatherer(timeout: Math.Max(1, (long)_options.StunServerTimeout.TotalMilliseconds));
         _events = new SerialEventQueue(e => IceLog.SocketError(_logger, "event handler", e.ToString()));
         _timer = new Timer(_ => OnTimer());
     }
@@ -112,6 +118,18 @@ public sealed class IceTransport : IAsyncDisposable
         }
     }
 
+    /// <summary>The TURN allocations behind the relayed candidates (diagnostics).</summary>
+    public IReadOnlyList<RelayIceSocket> RelaySockets
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _relays];
+            }
+        }
+    }
+
     /// <summary>Datagram counters.</summary>
     public IceTransportStatistics Statistics { get; } = new();
 
@@ -119,12 +137,15 @@ public sealed class IceTransport : IAsyncDisposable
     public IceAgentStatistics AgentStatistics => _agent.Statistics;
 
     /// <summary>
-    /// Gathers host candidates: one UDP socket per usable address (see <see cref="IceGatherOptions"/>),
-    /// each raised through <see cref="CandidateGathered"/>, then <see cref="IceGatheringState.Complete"/>.
-    /// Addresses that cannot be bound are skipped and logged.
+    /// Gathers candidates: host candidates on one UDP socket per usable address (see <see cref="IceGatherOptions"/>),
+    /// server-reflexive ones from every stun:/turn: server (a Binding from each host socket), relayed ones
+    /// from every turn:/turns: server (one allocation per server and address family); under
+    /// <see cref="IceTransportPolicy.Relay"/> only relayed ones. Each is raised through
+    /// <see cref="CandidateGathered"/>; <see cref="IceGatheringState.Complete"/> follows once every server
+    /// answered or timed out. Addresses that cannot be bound and servers that fail are skipped and logged.
     /// </summary>
     /// <exception cref="InvalidOperationException">Gathering already started.</exception>
-    public Task GatherAsync(CancellationToken cancellationToken = default)
+    public async Task GatherAsync(CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
@@ -140,8 +161,11 @@ public sealed class IceTransport : IAsyncDisposable
         _events.Enqueue(() => GatheringStateChanged?.Invoke(IceGatheringState.Gathering));
         _events.Drain();
 
+        var hosts = HostCandidateGatherer.GetHostAddresses(_options.Gathering);
+        var relayOnly = _options.TransportPolicy == IceTransportPolicy.Relay;
+        var hostSockets = new List<(int Id, IceCandidate Candidate, AddressFamily Family)>();
         var ordinal = 0;
-        foreach (var host in HostCandidateGatherer.GetHostAddresses(_options.Gathering))
+        foreach (var host in relayOnly ? [] : hosts)
         {
             cancellationToken.ThrowIfCancellationRequested();
             UdpIceSocket socket;
@@ -167,6 +191,7 @@ public sealed class IceTransport : IAsyncDisposable
 
                 id = ++_nextSocketId;
                 _sockets.Add(id, socket);
+                _hostBySocket.Add(id, candidate);
                 _localCandidates.Add(candidate);
                 _gatheredAddresses.Add(host.Address.AddressFamily == AddressFamily.InterNetworkV6 && host.InterfaceIndex > 0
                     ? new IPAddress(host.Address.GetAddressBytes(), host.InterfaceIndex)
@@ -175,20 +200,43 @@ public sealed class IceTransport : IAsyncDisposable
                 AfterAgent();
             }
 
+            hostSockets.Add((id, candidate, host.Address.AddressFamily));
             IceLog.Gathered(_logger, candidate.ToString());
             socket.Start((s, datagram, remote) => OnReceived(id, datagram, remote));
             _events.Enqueue(() => CandidateGathered?.Invoke(candidate));
             _events.Drain();
         }
 
-        lock (_lock)
+        var work = new List<Task>();
+        if (!relayOnly)
         {
-            GatheringState = IceGatheringState.Complete;
+            work.Add(GatherServerReflexiveAsync(hostSockets, cancellationToken));
         }
 
-        _events.Enqueue(() => GatheringStateChanged?.Invoke(IceGatheringState.Complete));
-        _events.Drain();
-        return Task.CompletedTask;
+        var relayOrdinal = 0;
+        foreach (var server in _options.IceServers.Where(s => s.IsTurn).DistinctBy(s => (s.Host, s.Port, s.Transport, s.Username)))
+        {
+            // One allocation per address family we have a host address of (RFC 8656 §7.1 REQUESTED-ADDRESS-FAMILY).
+            foreach (var host in hosts.DistinctBy(h => h.Address.AddressFamily))
+            {
+                work.Add(GatherRelayAsync(server, host.Address, relayOrdinal++, cancellationToken));
+            }
+        }
+
+        try
+        {
+            await Task.WhenAll(work).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                GatheringState = IceGatheringState.Complete;
+            }
+
+            _events.Enqueue(() => GatheringStateChanged?.Invoke(IceGatheringState.Complete));
+            _events.Drain();
+        }
     }
 
     /// <summary>Gives the agent the remote ice-ufrag and ice-pwd: checks start (candidates may come before or after).</summary>
@@ -263,6 +311,18 @@ public sealed class IceTransport : IAsyncDisposable
             }
 
             added = _agent.AddRemoteCandidate(candidate);
+            if (added && candidate.TryGetTransportAddress(out var remoteAddress))
+            {
+                // Checks through a relay need a permission for the peer's IP first (RFC 8656 §9).
+                foreach (var relay in _relays)
+                {
+                    if (relay.LocalEndPoint.AddressFamily == remoteAddress.ToIPAddress().AddressFamily)
+                    {
+                        relay.CreatePermission(remoteAddress);
+                    }
+                }
+            }
+
             AfterAgent();
             // A signalled candidate may replace the peer-reflexive one of the selected pair (RFC 8445
             // §7.3.1.3), e.g. once a Chromium ".local" name resolves: report the pair as it is now.
@@ -321,6 +381,8 @@ public sealed class IceTransport : IAsyncDisposable
 
             _disposed = true;
             _agent.Close();
+            _serverReflexive.Clear();
+            _serverReflexiveDone?.TrySetResult();
             AfterAgent();
             sockets = [.. _sockets.Values];
             _sockets.Clear();
@@ -361,7 +423,15 @@ public sealed class IceTransport : IAsyncDisposable
                         return;
                     }
 
-                    _agent.HandleStunPacket(socketId, from, datagram, Environment.TickCount64);
+                    if (_serverReflexive.TryHandleResponse(socketId, from, datagram))
+                    {
+                        Interlocked.Increment(ref Statistics.StunServerResponsesCount);
+                    }
+                    else
+                    {
+                        _agent.HandleStunPacket(socketId, from, datagram, Environment.TickCount64);
+                    }
+
                     AfterAgent();
                 }
 
@@ -438,7 +508,9 @@ public sealed class IceTransport : IAsyncDisposable
                 return;
             }
 
-            _agent.HandleTimeout(Environment.TickCount64);
+            var now = Environment.TickCount64;
+            _agent.HandleTimeout(now);
+            _serverReflexive.HandleTimeout(now);
             AfterAgent();
         }
 
@@ -461,6 +533,28 @@ public sealed class IceTransport : IAsyncDisposable
             {
                 Interlocked.Increment(ref Statistics.SendFailuresCount);
             }
+        }
+
+        // Binding requests to STUN servers, and their results.
+        while ((length = _serverReflexive.PollTransmit(_transmitBuffer, out var binding)) > 0)
+        {
+            Interlocked.Increment(ref Statistics.StunServerRequestsCount);
+            var address = binding.Remote.Family == StunAddressFamily.IPv4 ? _scratchIPv4 : _scratchIPv6;
+            if (!_sockets.TryGetValue(binding.SocketId, out var socket) || !binding.Remote.TryWriteTo(address)
+                || !socket.Send(_transmitBuffer.AsSpan(0, length), address))
+            {
+                Interlocked.Increment(ref Statistics.SendFailuresCount);
+            }
+        }
+
+        while (_serverReflexive.TryPollResult(out var result))
+        {
+            OnServerReflexive(result);
+        }
+
+        if (_serverReflexive.Pending == 0)
+        {
+            _serverReflexiveDone?.TrySetResult();
         }
 
         // Events out, raised after the lock is released.
@@ -495,7 +589,7 @@ public sealed class IceTransport : IAsyncDisposable
             return;
         }
 
-        var deadline = _agent.PollTimeout() ?? long.MaxValue;
+        var deadline = Math.Min(_agent.PollTimeout() ?? long.MaxValue, _serverReflexive.PollTimeout() ?? long.MaxValue);
         if (deadline != _timerDeadline)
         {
             _timerDeadline = deadline;
@@ -528,6 +622,10 @@ public sealed class IceTransport : IAsyncDisposable
         var address = new SocketAddress(remote.Family == StunAddressFamily.IPv4 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6);
         remote.TryWriteTo(address);
         _path = new SelectedPath(socketId, socket, remote, address);
+        if (socket is RelayIceSocket relay)
+        {
+            relay.BindChannel(remote); // the selected pair's data goes as ChannelData (RFC 8656 §12)
+        }
     }
 
     private void DeliverEndOfCandidatesIfDue()
@@ -538,6 +636,194 @@ public sealed class IceTransport : IAsyncDisposable
             _agent.AddRemoteEndOfCandidates();
             AfterAgent();
         }
+    }
+
+    // ---- Server-reflexive and relayed candidates ----
+
+    private async Task GatherServerReflexiveAsync(List<(int Id, IceCandidate Candidate, AddressFamily Family)> hostSockets, CancellationToken cancellationToken)
+    {
+        // A Binding to every STUN server and every TURN server reached over UDP (RFC 8445 §5.1.1.2).
+        var servers = _options.IceServers
+            .Where(s => s.Scheme == IceServerScheme.Stun || (s.Scheme == IceServerScheme.Turn && s.Transport == IceServerTransport.Udp))
+            .DistinctBy(s => (s.Host, s.Port))
+            .ToList();
+        if (servers.Count == 0 || hostSockets.Count == 0)
+        {
+            return;
+        }
+
+        var targets = new List<(int SocketId, StunAddress Server)>();
+        foreach (var family in hostSockets.Select(h => h.Family).Distinct())
+        {
+            foreach (var server in servers)
+            {
+                IPAddress[] addresses;
+                try
+                {
+                    addresses = await server.ResolveAsync(family, cancellationToken).ConfigureAwait(false);
+                }
+                catch (SocketException e)
+                {
+                    IceLog.SocketError(_logger, $"resolving {server}", e.Message);
+                    continue;
+                }
+
+                if (addresses.Length == 0)
+                {
+                    continue;
+                }
+
+                var address = StunAddress.FromIPAddress(addresses[0], (ushort)server.Port);
+                foreach (var host in hostSockets.Where(h => h.Family == family))
+                {
+                    targets.Add((host.Id, address));
+                }
+            }
+        }
+
+        TaskCompletionSource done;
+        lock (_lock)
+        {
+            if (_disposed || targets.Count == 0)
+            {
+                return;
+            }
+
+            done = _serverReflexiveDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var now = Environment.TickCount64;
+            foreach (var (socketId, server) in targets.Distinct())
+            {
+                _serverReflexive.Start(socketId, server, now);
+            }
+
+            AfterAgent();
+        }
+
+        _events.Drain();
+        await done.Task.WaitAsync(_options.StunServerTimeout + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+    }
+
+    private void OnServerReflexive(ServerReflexiveResult result)
+    {
+        // Under the lock.
+        if (!result.Succeeded || !_hostBySocket.TryGetValue(result.SocketId, out var host) || !host.TryGetIPAddress(out var baseAddress))
+        {
+            IceLog.SocketError(_logger, "STUN server", $"{result.Server} gave no mapped address");
+            return;
+        }
+
+        // RFC 8445 §5.1.3: a reflexive candidate equal to its base (no NAT), or to one we have, is redundant.
+        var mapped = result.Mapped;
+        var duplicate = host.TryGetTransportAddress(out var hostAddress) && hostAddress == mapped;
+        duplicate |= _localCandidates.Any(c => c.Type == IceCandidateType.ServerReflexive && c.TryGetTransportAddress(out var a) && a == mapped
+            && c.RelatedAddress == host.Address && c.RelatedPort == host.Port);
+        if (duplicate)
+        {
+            Interlocked.Increment(ref Statistics.ServerReflexiveDuplicatesCount);
+            return;
+        }
+
+        var localPreference = (int)((host.Priority >> 8) & 0xFFFF);
+        List<KeyValuePair<string, string>> extensions = [new("generation", "0"), new("ufrag", _agent.LocalUfrag)];
+        var candidate = new IceCandidate
+        {
+            Foundation = IceCandidate.ComputeFoundation(IceCandidateType.ServerReflexive, baseAddress, IceProtocol.Udp, result.Server.ToString()),
+            Component = host.Component,
+            Priority = IceCandidate.ComputePriority(IceCandidateType.ServerReflexive, localPreference, host.Component),
+            Address = mapped.ToIPAddress().ToString(),
+            Port = mapped.Port,
+            Type = IceCandidateType.ServerReflexive,
+            RelatedAddress = host.Address,
+            RelatedPort = host.Port,
+            Extensions = extensions,
+        };
+        _localCandidates.Add(candidate);
+        _agent.AddLocalCandidate(candidate, result.SocketId);
+        IceLog.Gathered(_logger, candidate.ToString());
+        _events.Enqueue(() => CandidateGathered?.Invoke(candidate));
+    }
+
+    private async Task GatherRelayAsync(IceServer server, IPAddress localAddress, int ordinal, CancellationToken cancellationToken)
+    {
+        RelayIceSocket relay;
+        try
+        {
+            var addresses = await server.ResolveAsync(localAddress.AddressFamily, cancellationToken).ConfigureAwait(false);
+            if (addresses.Length == 0)
+            {
+                return;
+            }
+
+            relay = await RelayIceSocket.AllocateAsync(new IPEndPoint(addresses[0], server.Port), localAddress, server.Transport,
+                server.Username ?? "", server.Credential ?? "", _options.TurnServerTimeout, server.Host, _logger,
+                _options.TurnServerCertificateValidation, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TurnClientException or SocketException or IOException or NotSupportedException
+            or System.Security.Authentication.AuthenticationException)
+        {
+            Interlocked.Increment(ref Statistics.RelayFailuresCount);
+            IceLog.SocketError(_logger, $"TURN server {server}", e.Message);
+            return;
+        }
+
+        Interlocked.Increment(ref Statistics.RelayAllocationsCount);
+        var candidate = CreateRelayCandidate(relay, server, ordinal);
+        int id;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                _ = relay.DisposeAsync().AsTask();
+                return;
+            }
+
+            id = ++_nextSocketId;
+            _sockets.Add(id, relay);
+            _relays.Add(relay);
+            _localCandidates.Add(candidate);
+            _agent.AddLocalCandidate(candidate, id);
+            foreach (var remote in _agent.RemoteCandidates)
+            {
+                if (remote.TryGetTransportAddress(out var address) && address.ToIPAddress().AddressFamily == relay.LocalEndPoint.AddressFamily)
+                {
+                    relay.CreatePermission(address);
+                }
+            }
+
+            AfterAgent();
+        }
+
+        IceLog.Gathered(_logger, candidate.ToString());
+        relay.Start((s, datagram, remote) => OnReceived(id, datagram, remote));
+        _events.Enqueue(() => CandidateGathered?.Invoke(candidate));
+        _events.Drain();
+    }
+
+    private IceCandidate CreateRelayCandidate(RelayIceSocket relay, IceServer server, int ordinal)
+    {
+        // RFC 8445 §5.1.2.1: local preference prefers UDP relays, then TCP, then TLS, IPv6 over IPv4.
+        var transportPreference = server.Transport switch
+        {
+            IceServerTransport.Udp => 60000,
+            IceServerTransport.Tcp => 40000,
+            _ => 20000,
+        };
+        var localPreference = transportPreference + (relay.LocalEndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? 2000 : 0) - Math.Min(ordinal, 1000);
+        var relayed = relay.LocalEndPoint;
+        var address = new IPAddress(relayed.Address.GetAddressBytes());
+        List<KeyValuePair<string, string>> extensions = [new("generation", "0"), new("ufrag", _agent.LocalUfrag)];
+        return new IceCandidate
+        {
+            Foundation = IceCandidate.ComputeFoundation(IceCandidateType.Relay, address, IceProtocol.Udp, server.ToString()),
+            Component = 1,
+            Priority = IceCandidate.ComputePriority(IceCandidateType.Relay, localPreference),
+            Address = address.ToString(),
+            Port = relayed.Port,
+            Type = IceCandidateType.Relay,
+            RelatedAddress = relay.MappedEndPoint.Address.Equals(IPAddress.None) ? "0.0.0.0" : relay.MappedEndPoint.Address.ToString(),
+            RelatedPort = relay.MappedEndPoint.Port,
+            Extensions = extensions,
+        };
     }
 
     private MdnsResolver GetResolver()

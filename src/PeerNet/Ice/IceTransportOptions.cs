@@ -16,4 +16,22 @@ public sealed class IceTransportOptions
 
     /// <summary>The mDNS resolver's settings; its interface list defaults to the gathered addresses.</summary>
     public MdnsResolverOptions Mdns { get; set; } = new();
+
+    /// <summary>STUN and TURN servers (browser-style URLs parsed with <see cref="IceServer.Parse"/>): server-reflexive and relayed candidates.</summary>
+    public IList<IceServer> IceServers { get; set; } = [];
+
+    /// <summary>All candidates, or only relayed ones (W3C <c>iceTransportPolicy</c>).</summary>
+    public IceTransportPolicy TransportPolicy { get; set; } = IceTransportPolicy.All;
+
+    /// <summary>How long a STUN server may take to answer a Binding (retransmitting per RFC 8489 §6.2.1) before gathering moves on.</summary>
+    public TimeSpan StunServerTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a TURN server may take to allocate before gathering moves on without it.</summary>
+    public TimeSpan TurnServerTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Validates a turns: server's certificate; null: the platform's validation against the URL's host name
+    /// (set it to trust a private CA or a self-signed test certificate).
+    /// </summary>
+    public System.Net.Security.RemoteCertificateValidationCallback? TurnServerCertificateValidation { get; set; }
 }

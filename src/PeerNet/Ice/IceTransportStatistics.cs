@@ -10,6 +10,11 @@ public sealed class IceTransportStatistics
     internal long DroppedFromStrangersCount;
     internal long DataSentCount;
     internal long SendFailuresCount;
+    internal long StunServerRequestsCount;
+    internal long StunServerResponsesCount;
+    internal long ServerReflexiveDuplicatesCount;
+    internal long RelayAllocationsCount;
+    internal long RelayFailuresCount;
 
     /// <summary>Every datagram received on every socket.</summary>
     public long DatagramsReceived => Interlocked.Read(ref DatagramsReceivedCount);
@@ -31,4 +36,19 @@ public sealed class IceTransportStatistics
 
     /// <summary>Sends (data or STUN) the operating system refused.</summary>
     public long SendFailures => Interlocked.Read(ref SendFailuresCount);
+
+    /// <summary>Binding requests sent to STUN/TURN servers for server-reflexive candidates (retransmissions included).</summary>
+    public long StunServerRequests => Interlocked.Read(ref StunServerRequestsCount);
+
+    /// <summary>Binding responses from STUN/TURN servers (told apart from check responses by transaction id).</summary>
+    public long StunServerResponses => Interlocked.Read(ref StunServerResponsesCount);
+
+    /// <summary>Server-reflexive addresses equal to their host candidate (or to another srflx), not signalled (RFC 8445 §5.1.3).</summary>
+    public long ServerReflexiveDuplicates => Interlocked.Read(ref ServerReflexiveDuplicatesCount);
+
+    /// <summary>TURN allocations made for relayed candidates.</summary>
+    public long RelayAllocations => Interlocked.Read(ref RelayAllocationsCount);
+
+    /// <summary>TURN servers that refused or did not answer.</summary>
+    public long RelayFailures => Interlocked.Read(ref RelayFailuresCount);
 }

@@ -5,8 +5,12 @@ namespace PeerNet.Rtc;
 /// <summary>W3C <c>RTCConfiguration</c>, plus the few knobs a native program needs.</summary>
 public sealed record RtcConfiguration
 {
-    /// <summary>STUN/TURN servers (used from the ICE issue on; host candidates need none).</summary>
+    /// <summary>STUN/TURN servers: <c>stun:</c> URLs give server-reflexive candidates, <c>turn:</c>/<c>turns:</c>
+    /// URLs (with username and credential) relayed ones. Invalid URLs throw <see cref="FormatException"/>.</summary>
     public IReadOnlyList<RtcIceServer> IceServers { get; init; } = [];
+
+    /// <summary>W3C <c>iceTransportPolicy</c>: <see cref="PeerNet.Ice.IceTransportPolicy.Relay"/> uses only TURN relays.</summary>
+    public PeerNet.Ice.IceTransportPolicy IceTransportPolicy { get; init; } = PeerNet.Ice.IceTransportPolicy.All;
 
     /// <summary>Our DTLS identity; a fresh ECDSA P-256 certificate when empty.</summary>
     public IReadOnlyList<RtcCertificate> Certificates { get; init; } = [];

@@ -15,6 +15,7 @@ internal sealed class RtcIceLink : IRtcIcePath, IAsyncDisposable
     private readonly RtcConfiguration _configuration;
     private readonly ILogger _logger;
     private readonly object _gate = new();
+    private readonly IReadOnlyList<IceServer> _iceServers;
     private IceTransport? _transport;
     private bool _closed;
 
@@ -22,6 +23,7 @@ internal sealed class RtcIceLink : IRtcIcePath, IAsyncDisposable
     {
         _configuration = configuration;
         _logger = logger;
+        _iceServers = ParseIceServers(configuration.IceServers);
         LocalUfrag = IceCredentials.GenerateUfrag();
         LocalPassword = IceCredentials.GeneratePassword();
     }
@@ -109,6 +111,8 @@ internal sealed class RtcIceLink : IRtcIcePath, IAsyncDisposable
                     IncludeLoopback = _configuration.IncludeLoopbackCandidates,
                     Addresses = _configuration.AllowedLocalAddresses.Count > 0 ? [.. _configuration.AllowedLocalAddresses] : null,
                 },
+                IceServers = [.. _iceServers],
+                TransportPolicy = _configuration.IceTransportPolicy,
             };
             var transport = new IceTransport(options, _logger);
             transport.CandidateGathered += candidate => LocalCandidate?.Invoke(candidate.ToString());
@@ -148,6 +152,19 @@ internal sealed class RtcIceLink : IRtcIcePath, IAsyncDisposable
         {
             _logger.LogDebug("gathering stopped: {Reason}", e.Message);
         }
+    }
+
+    /// <summary>W3C RTCIceServer entries to parsed URLs (each URL of an entry shares its credentials).</summary>
+    /// <exception cref="FormatException">A URL is invalid, or a TURN URL lacks credentials.</exception>
+    internal static IReadOnlyList<IceServer> ParseIceServers(IReadOnlyList<RtcIceServer> servers)
+    {
+        var parsed = new List<IceServer>();
+        foreach (var server in servers)
+        {
+            parsed.AddRange(IceServer.ParseAll(server.Urls, server.Username, server.Credential));
+        }
+
+        return parsed;
     }
 
     private static RtcIceCandidateInfo Info(IceCandidate candidate) =>
