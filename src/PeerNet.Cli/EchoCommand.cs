@@ -31,6 +31,15 @@ internal static class EchoCommand
             {
                 return PeerCommandFailure.Report(RtcFailureLayer.Signaling, e.Message);
             }
+            try
+            {
+                // Compile the stack before anyone connects, so the first peer's setup is not the JIT's.
+                await StackWarmUp.RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException or RtcConnectionException)
+            {
+                logger.LogDebug("warm-up skipped: {Reason}", e.Message);
+            }
             var room = result.GetValue(options.Room)!;
             await using var peers = new PeerRoom(signaling, room, initiator => new PeerOptions { Initiator = initiator }, loggers);
             peers.PeerAccepted += (_, e) => Serve(e.RemoteId, e.Peer, logger);

@@ -22,12 +22,14 @@ internal static class PingCommand
         var size = new Option<string>("--size", "-s") { Description = "Bytes per ping message", DefaultValueFactory = _ => "64" };
         var total = new Option<string>("--bytes", "-b") { Description = "Bytes to send for the throughput test (echoed back; 0 = skip), e.g. 64M", DefaultValueFactory = _ => "0" };
         var chunk = new Option<string>("--chunk") { Description = "Message size for the throughput test", DefaultValueFactory = _ => "16K" };
+        var noWarmUp = new Option<bool>("--no-warm-up") { Description = "Do not run the stack once in-process first (the setup time then includes the JIT's first compile)" };
         var command = new Command("ping", "Connect to the echo peer in a room and measure setup time, round trips and throughput.");
         options.AddTo(command);
         command.Options.Add(count);
         command.Options.Add(size);
         command.Options.Add(total);
         command.Options.Add(chunk);
+        command.Options.Add(noWarmUp);
         command.SetAction(async (result, cancellationToken) =>
         {
             long pingSize, totalBytes, chunkSize;
@@ -43,6 +45,18 @@ internal static class PingCommand
                 return 2;
             }
             var timeout = TimeSpan.FromSeconds(result.GetValue(options.Timeout));
+            if (!result.GetValue(noWarmUp))
+            {
+                try
+                {
+                    var warm = await StackWarmUp.RunAsync(cancellationToken).ConfigureAwait(false);
+                    AnsiConsole.MarkupLineInterpolated($"[grey]warmed up the stack in-process in {warm.TotalMilliseconds:F0} ms (--no-warm-up to skip)[/]");
+                }
+                catch (Exception e) when (e is TimeoutException or InvalidOperationException or RtcConnectionException)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[grey]warm-up skipped: {e.Message}[/]");
+                }
+            }
             using var loggers = options.CreateLoggerFactory(result);
             await using var signaling = new SignalingClient(options.SignalingOptions(result), loggers.CreateLogger<SignalingClient>());
             var clock = Stopwatch.StartNew();
