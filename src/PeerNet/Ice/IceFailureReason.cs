@@ -8,7 +8,7 @@ namespace PeerNet.Ice;
 public static class IceFailureReason
 {
     /// <summary>The hint given when a TURN server would help.</summary>
-    public const string TurnHint = "configure one with --ice-server turn:... (RtcConfiguration.IceServers)";
+    public const string TurnHint = "configure one with --ice-server turn:... (in code: RtcConfiguration.IceServers)";
 
     /// <summary>Describes why no candidate pair worked.</summary>
     /// <param name="local">Types of our candidates (as gathered).</param>
@@ -30,7 +30,7 @@ public static class IceFailureReason
         if (localTypes.Length == 0)
         {
             return relayOnly
-                ? $"{tried} — the relay policy uses TURN candidates only, and {ourTurn} ({TurnHint})"
+                ? $"{tried} — the relay policy uses TURN candidates only, and {ourTurn}; {TurnHint}"
                 : $"{tried} — no local address could be used";
         }
 
@@ -47,7 +47,7 @@ public static class IceFailureReason
             var cause = reflexive
                 ? "both peers seem to be behind NATs that need a TURN server"
                 : "the peers cannot reach each other directly and have neither STUN nor TURN candidates; a TURN server is needed";
-            return $"{tried}; no relay candidates on either side ({ourTurn}) — {cause} ({TurnHint})";
+            return $"{tried}; no relay candidates on either side ({ourTurn}) — {cause}; {TurnHint}";
         }
 
         var who = localRelay && remoteRelay ? "both sides" : localRelay ? "our side" : "the remote side";
