@@ -20,6 +20,16 @@ internal static class EchoCommand
         options.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
         {
+            RtcConfiguration configuration;
+            try
+            {
+                configuration = options.Configuration(result);
+            }
+            catch (ArgumentException e)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                return 2;
+            }
             using var loggers = options.CreateLoggerFactory(result);
             var logger = loggers.CreateLogger("PeerNet.Echo");
             await using var signaling = new SignalingClient(options.SignalingOptions(result), loggers.CreateLogger<SignalingClient>());
@@ -41,7 +51,10 @@ internal static class EchoCommand
                 logger.LogDebug("warm-up skipped: {Reason}", e.Message);
             }
             var room = result.GetValue(options.Room)!;
-            await using var peers = new PeerRoom(signaling, room, initiator => new PeerOptions { Initiator = initiator }, loggers);
+            await using var peers = new PeerRoom(signaling, room, initiator => new PeerOptions { Initiator = initiator, Configuration = configuration }, loggers)
+            {
+                UseHubIceServers = options.UseHubIceServers(result),
+            };
             peers.PeerAccepted += (_, e) => Serve(e.RemoteId, e.Peer, logger);
             var present = await peers.JoinAsync(cancellationToken).ConfigureAwait(false);
             AnsiConsole.MarkupLineInterpolated($"echo: in room [bold]{room}[/] as [bold]{signaling.Id}[/] ({present.Count} other peer(s) there); answering every offer. Ctrl+C stops.");

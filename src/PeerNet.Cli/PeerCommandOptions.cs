@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using PeerNet.Rtc;
 using PeerNet.Signaling;
 
 namespace PeerNet.Cli;
@@ -20,6 +21,20 @@ internal sealed class PeerCommandOptions
 
     public Option<bool> Verbose { get; } = new("--verbose", "-v") { Description = "Log protocol details" };
 
+    public Option<string[]> IceServer { get; } = new("--ice-server")
+    {
+        Description = "A STUN/TURN server URL (stun:host:port, turn:host:port?transport=udp|tcp, turns:host:port); repeatable. Replaces the hub's servers",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public Option<string?> IceUsername { get; } = new("--ice-username") { Description = "Username for the turn:/turns: URLs of --ice-server" };
+
+    public Option<string?> IceCredential { get; } = new("--ice-credential") { Description = "Password for the turn:/turns: URLs of --ice-server" };
+
+    public Option<bool> NoHubIceServers { get; } = new("--no-hub-ice-servers") { Description = "Do not use the STUN/TURN servers the hub hands out" };
+
+    public Option<bool> Relay { get; } = new("--relay") { Description = "Use TURN relays only (iceTransportPolicy \"relay\")" };
+
     public void AddTo(Command command)
     {
         command.Options.Add(Hub);
@@ -28,7 +43,46 @@ internal sealed class PeerCommandOptions
         command.Options.Add(CertificateSha256);
         command.Options.Add(Timeout);
         command.Options.Add(Verbose);
+        command.Options.Add(IceServer);
+        command.Options.Add(IceUsername);
+        command.Options.Add(IceCredential);
+        command.Options.Add(NoHubIceServers);
+        command.Options.Add(Relay);
     }
+
+    /// <summary>
+    /// The peers' configuration: --ice-server URLs (stun: alone, turn:/turns: with --ice-username and
+    /// --ice-credential) and --relay. With no --ice-server the hub's servers are used (see <see cref="UseHubIceServers"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">A URL is invalid, or a TURN URL has no credentials.</exception>
+    public RtcConfiguration Configuration(ParseResult result)
+    {
+        var servers = new List<RtcIceServer>();
+        foreach (var url in result.GetValue(IceServer) ?? [])
+        {
+            var turn = url.StartsWith("turn", StringComparison.OrdinalIgnoreCase);
+            var server = turn
+                ? new RtcIceServer { Urls = [url], Username = result.GetValue(IceUsername), Credential = result.GetValue(IceCredential) }
+                : new RtcIceServer { Urls = [url] };
+            try
+            {
+                _ = PeerNet.Ice.IceServer.Parse(url, server.Username, server.Credential);
+            }
+            catch (FormatException e)
+            {
+                throw new ArgumentException($"--ice-server {url}: {e.Message}", e);
+            }
+            servers.Add(server);
+        }
+        return new RtcConfiguration
+        {
+            IceServers = servers,
+            IceTransportPolicy = result.GetValue(Relay) ? PeerNet.Ice.IceTransportPolicy.Relay : PeerNet.Ice.IceTransportPolicy.All,
+        };
+    }
+
+    /// <summary>Whether peers take the hub's STUN/TURN entries when no --ice-server is given.</summary>
+    public bool UseHubIceServers(ParseResult result) => !result.GetValue(NoHubIceServers);
 
     public SignalingClientOptions SignalingOptions(ParseResult result) => new()
     {

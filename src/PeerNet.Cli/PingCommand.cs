@@ -33,8 +33,10 @@ internal static class PingCommand
         command.SetAction(async (result, cancellationToken) =>
         {
             long pingSize, totalBytes, chunkSize;
+            RtcConfiguration configuration;
             try
             {
+                configuration = options.Configuration(result);
                 pingSize = Math.Max(8, PeerCommandOptions.ParseSize(result.GetValue(size)!));
                 totalBytes = PeerCommandOptions.ParseSize(result.GetValue(total)!);
                 chunkSize = Math.Max(1, PeerCommandOptions.ParseSize(result.GetValue(chunk)!));
@@ -69,7 +71,10 @@ internal static class PingCommand
                 return PeerCommandFailure.Report(RtcFailureLayer.Signaling, e.Message);
             }
             var room = result.GetValue(options.Room)!;
-            await using var peers = new PeerRoom(signaling, room, initiator => new PeerOptions { Initiator = initiator, ChannelLabel = "ping" }, loggers);
+            await using var peers = new PeerRoom(signaling, room, initiator => new PeerOptions { Initiator = initiator, ChannelLabel = "ping", Configuration = configuration }, loggers)
+            {
+                UseHubIceServers = options.UseHubIceServers(result),
+            };
             var present = await peers.JoinAsync(cancellationToken).ConfigureAwait(false);
             if (present.Count == 0)
                 return PeerCommandFailure.Report(RtcFailureLayer.Signaling, $"nobody is in room '{room}' to ping (start `peernet echo` there first)");

@@ -49,6 +49,13 @@ internal sealed class CandidatePair(LocalCandidate local, RemoteCandidate remote
     /// <summary>When the last authenticated success response on this pair arrived (consent, RFC 7675).</summary>
     public long LastResponseAt { get; set; } = long.MinValue;
 
+    /// <summary>
+    /// The local candidate whose address equals the mapped address of this pair's successful check:
+    /// the valid pair's local side (RFC 8445 §7.2.5.3.2), server- or peer-reflexive behind a NAT;
+    /// null when the mapped address is the base itself (no NAT, or a relay).
+    /// </summary>
+    public IceCandidate? MappedLocal { get; set; }
+
     public IceCandidatePair? Public { get; set; }
 
     public void ComputePriority(IceRole role)
@@ -62,8 +69,9 @@ internal sealed class CandidatePair(LocalCandidate local, RemoteCandidate remote
     }
 
     public IceCandidatePair ToPublic() => Public is { } existing && ReferenceEquals(existing.Remote, Remote.Candidate)
+        && ReferenceEquals(existing.Local, MappedLocal ?? Local.Candidate)
         ? existing
-        : Public = new IceCandidatePair(Local.Candidate, Remote.Candidate);
+        : Public = new IceCandidatePair(MappedLocal ?? Local.Candidate, Remote.Candidate);
 
     public override string ToString() => $"{Local.Base} -> {Remote.Address} ({State})";
 }

@@ -753,6 +753,7 @@ public sealed class IceAgent
         if (message.TryGetXorMappedAddress(out var mapped) && mapped != local.Base)
         {
             LearnLocalPeerReflexive(local, mapped);
+            pair.MappedLocal ??= FindReflexive(local.SocketId, mapped);
         }
 
         if (pair.State != CandidatePairState.Succeeded)
@@ -787,6 +788,23 @@ public sealed class IceAgent
         {
             Nominate(pair);
         }
+    }
+
+    /// <summary>The server- or peer-reflexive candidate of <paramref name="socketId"/> at <paramref name="mapped"/>, if any.</summary>
+    private IceCandidate? FindReflexive(int socketId, StunAddress mapped)
+    {
+        foreach (var existing in _localCandidates)
+        {
+            if (existing.SocketId == socketId
+                && existing.Candidate.Type is IceCandidateType.ServerReflexive or IceCandidateType.PeerReflexive
+                && existing.Candidate.Port == mapped.Port
+                && existing.Candidate.TryGetTransportAddress(out var address) && address == mapped)
+            {
+                return existing.Candidate;
+            }
+        }
+
+        return null;
     }
 
     private void LearnLocalPeerReflexive(LocalCandidate local, StunAddress mapped)

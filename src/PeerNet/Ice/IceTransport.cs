@@ -118,6 +118,28 @@ public sealed class IceTransport : IAsyncDisposable
         }
     }
 
+    /// <summary>The remote candidates the agent knows (signalled and peer-reflexive).</summary>
+    public IReadOnlyList<IceCandidate> RemoteCandidates
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _agent.RemoteCandidates;
+            }
+        }
+    }
+
+    /// <summary>Why no pair worked, in words: what each side offered and the likely cause (<see cref="IceFailureReason"/>).</summary>
+    public string DescribeFailure() => SelectedCandidatePair is { } lost
+        ? $"the selected pair ({lost.Local.Type.ToToken()} ↔ {lost.Remote.Type.ToToken()}) stopped answering: consent lost (RFC 7675)"
+        : IceFailureReason.Describe(
+        LocalCandidates.Select(c => c.Type),
+        RemoteCandidates.Select(c => c.Type),
+        _options.IceServers.Where(s => s.IsTurn).DistinctBy(s => (s.Host, s.Port, s.Transport, s.Username)).Count(),
+        (int)Interlocked.Read(ref Statistics.RelayFailuresCount),
+        _options.TransportPolicy == IceTransportPolicy.Relay);
+
     /// <summary>The TURN allocations behind the relayed candidates (diagnostics).</summary>
     public IReadOnlyList<RelayIceSocket> RelaySockets
     {

@@ -329,7 +329,17 @@ public sealed class RelayIceSocket : IIceSocket
                         _allocated.TrySetException(new TurnClientException(failure));
                     }
 
-                    _logger.LogWarning("TURN {Server}: {Failure}", ServerEndPoint, failure.ToString());
+                    if (failure is { Operation: TurnClientOperation.CreatePermission, Code: 403 })
+                    {
+                        // The server refuses this peer address (RFC 8656 §9.1, e.g. a private or loopback
+                        // candidate of the remote): routine, and that pair simply fails.
+                        _logger.LogDebug("TURN {Server}: {Failure}", ServerEndPoint, failure.ToString());
+                    }
+                    else
+                    {
+                        _logger.LogWarning("TURN {Server}: {Failure}", ServerEndPoint, failure.ToString());
+                    }
+
                     break;
                 case TurnClientEventKind.Closed:
                     _released.TrySetResult();

@@ -50,6 +50,13 @@ public sealed class PeerRoom : IAsyncDisposable
     /// <summary>The room's name.</summary>
     public string Room { get; }
 
+    /// <summary>
+    /// Peers whose <see cref="RtcConfiguration.IceServers"/> are empty take the hub's STUN/TURN entries
+    /// (<see cref="SignalingClient.IceServers"/>, from its <c>welcome</c>); explicit servers always win.
+    /// On by default.
+    /// </summary>
+    public bool UseHubIceServers { get; init; } = true;
+
     /// <summary>A remote offered to us; its <see cref="Peer"/> is being set up.</summary>
     public event EventHandler<PeerAcceptedEventArgs>? PeerAccepted;
 
@@ -86,13 +93,22 @@ public sealed class PeerRoom : IAsyncDisposable
 
     private Link CreateLink(string remoteId, bool initiator)
     {
-        var peer = new Peer(_options(initiator), _loggerFactory);
+        var peer = new Peer(WithHubIceServers(_options(initiator)), _loggerFactory);
         var link = new Link(remoteId, peer, this);
         peer.Closed += (_, _) =>
         {
             if (_links.TryGetValue(remoteId, out var current) && ReferenceEquals(current, link)) _links.TryRemove(remoteId, out _);
         };
         return link;
+    }
+
+    /// <summary>The options, with the hub's ICE servers when none are configured (and that is wanted).</summary>
+    internal PeerOptions WithHubIceServers(PeerOptions options)
+    {
+        if (!UseHubIceServers || options.Configuration.IceServers.Count > 0) return options;
+        var hub = _signaling.IceServers;
+        if (hub.Count == 0) return options;
+        return options with { Configuration = options.Configuration with { IceServers = hub } };
     }
 
     private void OnSignal(object? sender, SignalReceivedEventArgs e)

@@ -46,6 +46,9 @@ internal sealed class RtcIceLink : IRtcIcePath, IAsyncDisposable
 
     public RtcIceCandidatePairInfo? SelectedPair => _transport?.SelectedCandidatePair is { } pair ? new RtcIceCandidatePairInfo(Info(pair.Local), Info(pair.Remote)) : null;
 
+    /// <summary>Why ICE failed, in words (what each side offered, and whether TURN is needed).</summary>
+    public string DescribeFailure() => _transport?.DescribeFailure() ?? "no candidate pair worked: ICE never started";
+
     /// <summary>Starts gathering host candidates (once).</summary>
     public void StartGathering(bool controlling)
     {

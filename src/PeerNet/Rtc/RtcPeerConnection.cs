@@ -419,7 +419,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             var transport = _transport;
             if (transport is not null && transport.DtlsState == DtlsTransportState.New) transport.Start();
         }
-        if (state == RtcIceConnectionState.Failed) Fail(new RtcConnectionException(RtcFailureLayer.Ice, "no candidate pair worked (ICE failed)"));
+        if (state == RtcIceConnectionState.Failed) Fail(new RtcConnectionException(RtcFailureLayer.Ice, _ice.DescribeFailure()));
         _events.Post(() =>
         {
             if (IceConnectionState == state || _closed) return;

@@ -322,6 +322,9 @@ public sealed partial class NatLab : IAsyncDisposable
     /// (policy rules, before the local table) into the TUN delay line; it comes back from the TUN
     /// device and takes the normal routes. So each crossing of the public segment is delayed once.
     /// pub's own link addresses stay in the local table first, or it would not answer ARP.
+    /// Early demux is off: it would attach a packet for a local TCP socket (the hub) to that socket
+    /// before routing, and the kernel drops attached packets that routing then sends on to the TUN
+    /// device — so TCP to a server in pub would stall after the SYN.
     /// </summary>
     private async Task AddDelayLineAsync(CancellationToken cancellationToken)
     {
@@ -329,7 +332,8 @@ public sealed partial class NatLab : IAsyncDisposable
         var pub = Public.Name;
         var script = $"""
             ip -n {pub} link set {DelayDevice} up
-            {Sysctl(pub, "net/ipv4/conf/all/rp_filter=0", $"net/ipv4/conf/{DelayDevice}/rp_filter=0", $"net/ipv4/conf/{DelayDevice}/accept_local=1")}
+            {Sysctl(pub, "net/ipv4/conf/all/rp_filter=0", $"net/ipv4/conf/{DelayDevice}/rp_filter=0", $"net/ipv4/conf/{DelayDevice}/accept_local=1",
+                "net/ipv4/tcp_early_demux=0", "net/ipv4/udp_early_demux=0")}
             ip -n {pub} route add default dev {DelayDevice} table 100
             ip -n {pub} rule add pref 5 to 127.0.0.0/8 lookup local
             ip -n {pub} rule add pref 5 to 203.0.113.9 lookup local
