@@ -162,7 +162,8 @@ public sealed class NativeInteropTests(BrowserFixture browser, ITestOutputHelper
     [MemberData(nameof(Matrix))]
     public async Task AForgedFingerprintFailsTheConnection(string remote, bool csharpOffers)
     {
-        var (peer, remotePeer) = await StartAsync(remote, csharpOffers, forgeFingerprint: true);
+        var started = await StartAsync(remote, csharpOffers, forgeFingerprint: true);
+        var (peer, remotePeer) = (started.Peer, started.Remote);
         var error = await Assert.ThrowsAnyAsync<Exception>(() => peer.WaitConnectedAsync().WaitAsync(ConnectTimeout));
         output.WriteLine($"failed as expected: {error.Message}");
         var rtc = Assert.IsType<RtcConnectionException>(error);
@@ -173,8 +174,8 @@ public sealed class NativeInteropTests(BrowserFixture browser, ITestOutputHelper
 
     private async Task<Session> ConnectAsync(string remote, bool csharpOffers)
     {
-        var (peer, remotePeer) = await StartAsync(remote, csharpOffers, forgeFingerprint: false);
-        var session = new Session(peer, remotePeer);
+        var session = await StartAsync(remote, csharpOffers, forgeFingerprint: false);
+        var (peer, remotePeer) = (session.Peer, session.Remote);
         try
         {
             await peer.WaitConnectedAsync().WaitAsync(ConnectTimeout);
@@ -205,7 +206,7 @@ public sealed class NativeInteropTests(BrowserFixture browser, ITestOutputHelper
         return session;
     }
 
-    private async Task<(Peer Peer, RemoteEchoPeer Remote)> StartAsync(string remote, bool csharpOffers, bool forgeFingerprint)
+    private async Task<Session> StartAsync(string remote, bool csharpOffers, bool forgeFingerprint)
     {
         var room = "interop-" + Guid.NewGuid().ToString("N")[..8];
         var signaling = new SignalingClient(new SignalingClientOptions { Url = _hub.SignalingUrl }, _loggers.CreateLogger<SignalingClient>());
@@ -219,25 +220,23 @@ public sealed class NativeInteropTests(BrowserFixture browser, ITestOutputHelper
         };
         var peers = new PeerRoom(signaling, room, options, _loggers);
         _cleanup.Add(peers);
-        RemoteEchoPeer remotePeer;
-        Peer peer;
         var channels = RemoteEchoPeer.ChannelsJson(RemoteChannels);
         if (csharpOffers)
         {
-            remotePeer = await StartRemoteAsync(remote, room, "answer", channels, forgeFingerprint);
+            var remotePeer = await StartRemoteAsync(remote, room, "answer", channels, forgeFingerprint);
             await remotePeer.WaitForAsync("joined");
             var present = await peers.JoinAsync();
-            peer = peers.Connect(Assert.Single(present));
+            return new Session(peers.Connect(Assert.Single(present))) { Remote = remotePeer };
         }
-        else
-        {
-            var accepted = new TaskCompletionSource<Peer>(TaskCreationOptions.RunContinuationsAsynchronously);
-            peers.PeerAccepted += (_, e) => accepted.TrySetResult(e.Peer);
-            await peers.JoinAsync();
-            remotePeer = await StartRemoteAsync(remote, room, "offer", channels, forgeFingerprint);
-            peer = await accepted.Task.WaitAsync(ConnectTimeout);
-        }
-        return (peer, remotePeer);
+        // The session subscribes to the peer's channels as soon as it exists, before the offer is
+        // applied: a channel the remote opens must not be announced to nobody.
+        var accepted = new TaskCompletionSource<Session>(TaskCreationOptions.RunContinuationsAsynchronously);
+        peers.PeerAccepted += (_, e) => accepted.TrySetResult(new Session(e.Peer));
+        await peers.JoinAsync();
+        var offerer = await StartRemoteAsync(remote, room, "offer", channels, forgeFingerprint);
+        var session = await accepted.Task.WaitAsync(ConnectTimeout);
+        session.Remote = offerer;
+        return session;
     }
 
     private async Task<RemoteEchoPeer> StartRemoteAsync(string remote, string room, string role, string channels, bool forge)
@@ -254,17 +253,16 @@ public sealed class NativeInteropTests(BrowserFixture browser, ITestOutputHelper
     {
         private readonly ConcurrentDictionary<string, ChannelProbe> _probes = new();
 
-        public Session(Peer peer, RemoteEchoPeer remote)
+        public Session(Peer peer)
         {
             Peer = peer;
-            Remote = remote;
             if (peer.Channel is { } first) Track(first);
             peer.Connection.DataChannel += (_, channel) => Track(channel);
         }
 
         public Peer Peer { get; }
 
-        public RemoteEchoPeer Remote { get; }
+        public RemoteEchoPeer Remote { get; set; } = null!;
 
         public void Track(RtcDataChannel channel) => _probes.GetOrAdd(channel.Label, _ => new ChannelProbe(channel));
 
