@@ -59,7 +59,7 @@ internal sealed class AiortcEchoPeer : RemoteEchoPeer
 
     public override string Name => "aiortc";
 
-    public static AiortcEchoPeer Start(Uri signalingUrl, string room, string role, string? channelsJson = null, bool forgeFingerprint = false)
+    public static AiortcEchoPeer Start(Uri signalingUrl, string room, string role, string? channelsJson = null, bool forgeFingerprint = false, bool useHubTurn = false)
     {
         const string python = "/usr/bin/python3";
         if (!File.Exists(python) || !Directory.Exists("/usr/lib/python3/dist-packages/aiortc"))
@@ -68,6 +68,7 @@ internal sealed class AiortcEchoPeer : RemoteEchoPeer
         var arguments = new List<string> { "-u", script, "--hub", signalingUrl.ToString(), "--room", room, "--role", role };
         if (channelsJson is not null) arguments.AddRange(["--channels", channelsJson]);
         if (forgeFingerprint) arguments.Add("--forge-fingerprint");
+        if (useHubTurn) arguments.Add("--turn");
         return new AiortcEchoPeer(TurnLoopback.Start(python, arguments));
     }
 
@@ -108,7 +109,7 @@ internal sealed class ChromiumEchoPeer : RemoteEchoPeer
 
     public override string Name => "Chromium";
 
-    public static async Task<ChromiumEchoPeer> StartAsync(BrowserFixture browser, ITestOutputHelper output, Uri hubUrl, string room, string role, string? channelsJson = null, bool forgeFingerprint = false, Func<Task<IPage>>? newPage = null)
+    public static async Task<ChromiumEchoPeer> StartAsync(BrowserFixture browser, ITestOutputHelper output, Uri hubUrl, string room, string role, string? channelsJson = null, bool forgeFingerprint = false, Func<Task<IPage>>? newPage = null, bool relay = false)
     {
         var page = newPage is null ? await browser.NewPageAsync() : await newPage();
         page.Console += (_, message) =>
@@ -121,6 +122,7 @@ internal sealed class ChromiumEchoPeer : RemoteEchoPeer
         var query = $"?room={Uri.EscapeDataString(room)}&role={role}";
         if (channelsJson is not null) query += "&channels=" + Uri.EscapeDataString(channelsJson);
         if (forgeFingerprint) query += "&forge=1";
+        if (relay) query += "&relay=1";
         await page.GotoAsync(new Uri(hubUrl, PagePath + query).ToString());
         return new ChromiumEchoPeer(page);
     }

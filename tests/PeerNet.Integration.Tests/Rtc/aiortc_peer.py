@@ -16,7 +16,7 @@ import sys
 
 import aioice.ice
 import websockets
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
 
@@ -45,6 +45,7 @@ async def main():
     parser.add_argument("--role", choices=["offer", "answer"], required=True)
     parser.add_argument("--channels", default='[{"label":"data"}]', help="channels the offerer opens (JSON list)")
     parser.add_argument("--forge-fingerprint", action="store_true")
+    parser.add_argument("--turn", action="store_true", help="use the hub's STUN/TURN entries from its welcome")
     args = parser.parse_args()
 
     ctx = ssl.create_default_context()
@@ -53,7 +54,7 @@ async def main():
     ssl_arg = ctx if args.hub.startswith("wss:") else None
 
     async with websockets.connect(args.hub, ssl=ssl_arg, max_size=None) as ws:
-        pc = RTCPeerConnection()
+        pc = None
         remote_id = None
         channels = []
 
@@ -91,15 +92,20 @@ async def main():
             options = {k: spec[k] for k in ("ordered", "maxRetransmits", "maxPacketLifeTime", "protocol", "negotiated", "id") if k in spec}
             return pc.createDataChannel(spec["label"], **options)
 
-        @pc.on("datachannel")
-        def on_datachannel(channel):
-            emit("datachannel", label=channel.label, id=channel.id, ordered=channel.ordered,
-                 maxRetransmits=channel.maxRetransmits, protocol=channel.protocol)
-            wire(channel)
+        def create_connection(servers):
+            connection = RTCPeerConnection(RTCConfiguration(iceServers=servers)) if servers else RTCPeerConnection()
 
-        @pc.on("connectionstatechange")
-        async def on_state():
-            emit("connectionstatechange", state=pc.connectionState)
+            @connection.on("datachannel")
+            def on_datachannel(channel):
+                emit("datachannel", label=channel.label, id=channel.id, ordered=channel.ordered,
+                     maxRetransmits=channel.maxRetransmits, protocol=channel.protocol)
+                wire(channel)
+
+            @connection.on("connectionstatechange")
+            async def on_state():
+                emit("connectionstatechange", state=connection.connectionState)
+
+            return connection
 
         async def make_offer():
             for spec in json.loads(args.channels):
@@ -116,6 +122,14 @@ async def main():
             kind = message.get("type")
             if kind == "welcome":
                 emit("welcome", id=message["id"])
+                servers = []
+                if args.turn:
+                    # aiortc 1.4 has no iceTransportPolicy: it gathers host and relayed candidates.
+                    for entry in message.get("iceServers", []):
+                        urls = [u for u in entry.get("urls", []) if u.startswith(("stun:", "turn:")) and "transport=tcp" not in u]
+                        if urls:
+                            servers.append(RTCIceServer(urls=urls, username=entry.get("username"), credential=entry.get("credential")))
+                pc = create_connection(servers)
                 await ws.send(json.dumps({"type": "join", "room": args.room}))
             elif kind == "joined":
                 emit("joined", peers=message["peers"])
@@ -151,7 +165,8 @@ async def main():
                 emit("peer-left", id=message["id"])
             elif kind == "error":
                 emit("signaling-error", code=message.get("code"), message=message.get("message"))
-        await pc.close()
+        if pc is not None:
+            await pc.close()
     return 0
 
 
