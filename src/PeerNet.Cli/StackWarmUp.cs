@@ -17,8 +17,8 @@ internal static class StackWarmUp
         var configuration = new RtcConfiguration { AllowedLocalAddresses = [IPAddress.Loopback], IncludeLoopbackCandidates = true };
         await using var offerer = new RtcPeerConnection(configuration);
         await using var answerer = new RtcPeerConnection(configuration);
-        offerer.IceCandidate += (_, c) => { if (c is not null) _ = answerer.AddIceCandidateAsync(c, cancellationToken); };
-        answerer.IceCandidate += (_, c) => { if (c is not null) _ = offerer.AddIceCandidateAsync(c, cancellationToken); };
+        var toAnswerer = new RtcCandidateRelay(offerer, answerer);
+        var toOfferer = new RtcCandidateRelay(answerer, offerer);
         var channel = offerer.CreateDataChannel("warm-up");
         var echoed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         answerer.DataChannel += (_, remote) => remote.Message += (_, e) => remote.Send(e.Data);
@@ -27,9 +27,11 @@ internal static class StackWarmUp
         var offer = await offerer.CreateOfferAsync(cancellationToken).ConfigureAwait(false);
         await offerer.SetLocalDescriptionAsync(offer, cancellationToken).ConfigureAwait(false);
         await answerer.SetRemoteDescriptionAsync(offer, cancellationToken).ConfigureAwait(false);
+        toAnswerer.RemoteDescriptionSet();
         var answer = await answerer.CreateAnswerAsync(cancellationToken).ConfigureAwait(false);
         await answerer.SetLocalDescriptionAsync(answer, cancellationToken).ConfigureAwait(false);
         await offerer.SetRemoteDescriptionAsync(answer, cancellationToken).ConfigureAwait(false);
+        toOfferer.RemoteDescriptionSet();
         await echoed.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
         return clock.Elapsed;
     }

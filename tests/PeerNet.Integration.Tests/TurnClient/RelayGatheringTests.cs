@@ -166,22 +166,10 @@ public sealed class RelayGatheringTests
         await using var offerer = new RtcPeerConnection(config);
         await using var answerer = new RtcPeerConnection(config);
         var candidates = new ConcurrentQueue<string>();
-        offerer.IceCandidate += (_, c) =>
-        {
-            if (c is not null)
-            {
-                candidates.Enqueue(c.Candidate);
-                _ = answerer.AddIceCandidateAsync(c);
-            }
-        };
-        answerer.IceCandidate += (_, c) =>
-        {
-            if (c is not null)
-            {
-                candidates.Enqueue(c.Candidate);
-                _ = offerer.AddIceCandidateAsync(c);
-            }
-        };
+        offerer.IceCandidate += (_, c) => { if (c is not null) candidates.Enqueue(c.Candidate); };
+        answerer.IceCandidate += (_, c) => { if (c is not null) candidates.Enqueue(c.Candidate); };
+        var toAnswerer = new RtcCandidateRelay(offerer, answerer);
+        var toOfferer = new RtcCandidateRelay(answerer, offerer);
 
         var channel = offerer.CreateDataChannel("relay");
         var opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -193,9 +181,11 @@ public sealed class RelayGatheringTests
         var offer = await offerer.CreateOfferAsync();
         await offerer.SetLocalDescriptionAsync(offer);
         await answerer.SetRemoteDescriptionAsync(offer);
+        toAnswerer.RemoteDescriptionSet();
         var answer = await answerer.CreateAnswerAsync();
         await answerer.SetLocalDescriptionAsync(answer);
         await offerer.SetRemoteDescriptionAsync(answer);
+        toOfferer.RemoteDescriptionSet();
 
         await opened.Task.WaitAsync(Timeout);
         channel.Send("through the relay");

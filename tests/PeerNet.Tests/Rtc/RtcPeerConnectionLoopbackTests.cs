@@ -14,11 +14,14 @@ public sealed class RtcPeerConnectionLoopbackTests : IAsyncLifetime
     private readonly RtcPeerConnection _offerer = new(Loopback);
     private readonly RtcPeerConnection _answerer = new(Loopback);
 
+    private RtcCandidateRelay _toAnswerer = null!;
+    private RtcCandidateRelay _toOfferer = null!;
+
     public Task InitializeAsync()
     {
-        // Trickle: each side's candidates go straight to the other.
-        _offerer.IceCandidate += (_, c) => { if (c is not null) _ = _answerer.AddIceCandidateAsync(c); };
-        _answerer.IceCandidate += (_, c) => { if (c is not null) _ = _offerer.AddIceCandidateAsync(c); };
+        // Trickle: each side's candidates go to the other once it has the remote description.
+        _toAnswerer = new RtcCandidateRelay(_offerer, _answerer);
+        _toOfferer = new RtcCandidateRelay(_answerer, _offerer);
         return Task.CompletedTask;
     }
 
@@ -33,9 +36,11 @@ public sealed class RtcPeerConnectionLoopbackTests : IAsyncLifetime
         var offer = await _offerer.CreateOfferAsync();
         await _offerer.SetLocalDescriptionAsync(offer);
         await _answerer.SetRemoteDescriptionAsync(offer);
+        _toAnswerer.RemoteDescriptionSet();
         var answer = await _answerer.CreateAnswerAsync();
         await _answerer.SetLocalDescriptionAsync(answer);
         await _offerer.SetRemoteDescriptionAsync(answer);
+        _toOfferer.RemoteDescriptionSet();
     }
 
     [Fact]
