@@ -31,6 +31,7 @@ public sealed class Peer : IAsyncDisposable
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _signalGate = new();
     private readonly List<PeerSignal> _held = [];
+    private readonly List<RtcIceCandidateInit> _pendingCandidates = [];
     private bool _descriptionSignaled;
     private EventHandler<PeerSignal>? _signal;
     private RtcDataChannel? _channel;
@@ -105,7 +106,11 @@ public sealed class Peer : IAsyncDisposable
     /// <summary>Completes when connected; throws what <see cref="Error"/> reports if it fails first.</summary>
     public Task WaitConnectedAsync(CancellationToken cancellationToken = default) => _connected.Task.WaitAsync(cancellationToken);
 
-    /// <summary>Applies a signal from the other peer.</summary>
+    /// <summary>
+    /// Applies a signal from the other peer. Candidates that arrive before its offer or answer are
+    /// held until it does; a candidate that does not parse is logged and ignored (the connection
+    /// can still succeed with the others); a description that cannot be used fails the peer.
+    /// </summary>
     public async Task SignalAsync(PeerSignal signal, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(signal);
@@ -115,21 +120,54 @@ public sealed class Peer : IAsyncDisposable
             {
                 case PeerSignal.Description { Value.Type: RtcSdpType.Offer } offer:
                     await Connection.SetRemoteDescriptionAsync(offer.Value, cancellationToken).ConfigureAwait(false);
+                    await FlushPendingCandidatesAsync(cancellationToken).ConfigureAwait(false);
                     var answer = await Connection.CreateAnswerAsync(cancellationToken).ConfigureAwait(false);
                     await Connection.SetLocalDescriptionAsync(answer, cancellationToken).ConfigureAwait(false);
                     RaiseSignal(new PeerSignal.Description(Connection.LocalDescription ?? answer));
                     break;
                 case PeerSignal.Description description:
                     await Connection.SetRemoteDescriptionAsync(description.Value, cancellationToken).ConfigureAwait(false);
+                    await FlushPendingCandidatesAsync(cancellationToken).ConfigureAwait(false);
                     break;
                 case PeerSignal.Candidate candidate:
-                    await Connection.AddIceCandidateAsync(candidate.Value, cancellationToken).ConfigureAwait(false);
+                    lock (_pendingCandidates)
+                    {
+                        if (Connection.RemoteDescription is null)
+                        {
+                            _pendingCandidates.Add(candidate.Value);
+                            break;
+                        }
+                    }
+                    await AddCandidateAsync(candidate.Value, cancellationToken).ConfigureAwait(false);
                     break;
             }
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException or Sdp.SdpNegotiationException)
         {
             Fail(new RtcConnectionException(RtcFailureLayer.Signaling, e.Message, e));
+        }
+    }
+
+    private async Task FlushPendingCandidatesAsync(CancellationToken cancellationToken)
+    {
+        RtcIceCandidateInit[] pending;
+        lock (_pendingCandidates)
+        {
+            pending = [.. _pendingCandidates];
+            _pendingCandidates.Clear();
+        }
+        foreach (var candidate in pending) await AddCandidateAsync(candidate, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task AddCandidateAsync(RtcIceCandidateInit candidate, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Connection.AddIceCandidateAsync(candidate, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FormatException e)
+        {
+            _logger.LogWarning("ignored a remote candidate that does not parse ({Reason}): {Candidate}", e.Message, candidate.Candidate);
         }
     }
 

@@ -240,7 +240,18 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             }
             RemoteDescription = description;
             _ice.SetRemoteCredentials(_remoteSection!.IceUfrag, _remoteSection.IcePwd, _controlling ?? false);
-            foreach (var candidate in _remoteSection.Candidates) await AddRemoteCandidateCoreAsync(candidate, cancellationToken).ConfigureAwait(false);
+            foreach (var candidate in _remoteSection.Candidates)
+            {
+                try
+                {
+                    await AddRemoteCandidateCoreAsync(candidate, cancellationToken).ConfigureAwait(false);
+                }
+                catch (FormatException e)
+                {
+                    // One bad a=candidate line must not cost the whole description (the others may work).
+                    _logger.LogWarning("ignored a remote candidate that does not parse ({Reason}): {Candidate}", e.Message, candidate);
+                }
+            }
             if (_remoteSection.EndOfCandidates) _ice.AddRemoteEndOfCandidates();
         }
         finally
@@ -332,18 +343,8 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         return fingerprints;
     }
 
-    private async Task AddRemoteCandidateCoreAsync(string candidate, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _ice.AddRemoteCandidateAsync(candidate, _controlling ?? false, cancellationToken).ConfigureAwait(false);
-        }
-        catch (FormatException e)
-        {
-            _logger.LogWarning("ignored a remote candidate that does not parse: {Reason}", e.Message);
-            throw;
-        }
-    }
+    private Task AddRemoteCandidateCoreAsync(string candidate, CancellationToken cancellationToken) =>
+        _ice.AddRemoteCandidateAsync(candidate, _controlling ?? false, cancellationToken);
 
     private void StartDataTransport(DtlsRole role)
     {
