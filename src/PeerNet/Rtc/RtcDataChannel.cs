@@ -1,4 +1,5 @@
 using System.Text;
+using PeerNet.Sctp;
 
 namespace PeerNet.Rtc;
 
@@ -32,7 +33,12 @@ public sealed class RtcDataChannel
         Protocol = init.Protocol;
         Negotiated = init.Negotiated;
         Id = id;
+        // Made once: every Send of this channel goes out with the same SCTP settings.
+        SctpSendOptions = new SctpSendOptions { Ordered = init.Ordered, MaxRetransmits = init.MaxRetransmits, MaxLifetimeMs = init.MaxPacketLifeTime };
     }
+
+    /// <summary>How SCTP carries this channel's messages (ordering, partial reliability).</summary>
+    internal SctpSendOptions SctpSendOptions { get; }
 
     /// <summary>The label both sides know the channel by (need not be unique).</summary>
     public string Label { get; }

@@ -147,7 +147,7 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
             if (_disposed || channel.Id is not { } id || channel.ReadyState != RtcDataChannelState.Open)
                 throw new InvalidOperationException($"data channel '{channel.Label}' is not open");
             var now = Environment.TickCount64;
-            var options = SendOptionsFor(channel);
+            var options = channel.SctpSendOptions;
             if (payload.IsEmpty)
             {
                 // RFC 8831 §6.6: SCTP cannot carry nothing; one byte with the "empty" PPID stands in.
@@ -224,13 +224,6 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
         }
         throw new InvalidOperationException("no free SCTP stream id for another data channel");
     }
-
-    private static SctpSendOptions SendOptionsFor(RtcDataChannel channel) => new()
-    {
-        Ordered = channel.Ordered,
-        MaxRetransmits = channel.MaxRetransmits,
-        MaxLifetimeMs = channel.MaxPacketLifeTime,
-    };
 
     private void OpenLocalChannel(RtcDataChannel channel, long now)
     {

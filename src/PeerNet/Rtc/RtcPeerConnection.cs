@@ -29,6 +29,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private ulong _sessionVersion;
     private SessionDescription? _remoteSdp;
     private DataChannelSection? _remoteSection;
+    private IReadOnlyList<DtlsFingerprint> _remoteFingerprints = [];
     private volatile RtcDataTransport? _transport;
     private bool _gatheringStarted;
     private bool? _controlling;
@@ -129,48 +130,30 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     }
 
     /// <summary>W3C <c>createOffer</c>: one data section (m=application ... webrtc-datachannel).</summary>
-    public async Task<RtcSessionDescriptionInit> CreateOfferAsync(CancellationToken cancellationToken = default)
-    {
-        await _operations.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+    public Task<RtcSessionDescriptionInit> CreateOfferAsync(CancellationToken cancellationToken = default) =>
+        RunOperationAsync(() =>
         {
-            ThrowIfClosed();
             var offer = Jsep.CreateOffer(LocalParameters(SdpSetupRole.ActPass));
-            return new RtcSessionDescriptionInit(RtcSdpType.Offer, offer.ToString());
-        }
-        finally
-        {
-            _operations.Release();
-        }
-    }
+            return Task.FromResult(new RtcSessionDescriptionInit(RtcSdpType.Offer, offer.ToString()));
+        }, cancellationToken);
 
     /// <summary>W3C <c>createAnswer</c> to the remote offer: its data section accepted, anything else rejected (port 0).</summary>
-    public async Task<RtcSessionDescriptionInit> CreateAnswerAsync(CancellationToken cancellationToken = default)
-    {
-        await _operations.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+    public Task<RtcSessionDescriptionInit> CreateAnswerAsync(CancellationToken cancellationToken = default) =>
+        RunOperationAsync(() =>
         {
-            ThrowIfClosed();
             if (SignalingState != RtcSignalingState.HaveRemoteOffer || _remoteSdp is null || _remoteSection is null)
                 throw new InvalidOperationException($"createAnswer needs a remote offer (signaling state is {SignalingState})");
             // JSEP §5.3.1 / RFC 8842 §5.3: answer actpass with active, so the answerer starts DTLS.
             var answer = Jsep.CreateAnswer(_remoteSdp, LocalParameters(Jsep.AnswerSetup(_remoteSection)));
-            return new RtcSessionDescriptionInit(RtcSdpType.Answer, answer.ToString());
-        }
-        finally
-        {
-            _operations.Release();
-        }
-    }
+            return Task.FromResult(new RtcSessionDescriptionInit(RtcSdpType.Answer, answer.ToString()));
+        }, cancellationToken);
 
     /// <summary>W3C <c>setLocalDescription</c>; starts gathering candidates.</summary>
-    public async Task SetLocalDescriptionAsync(RtcSessionDescriptionInit description, CancellationToken cancellationToken = default)
+    public Task SetLocalDescriptionAsync(RtcSessionDescriptionInit description, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(description);
-        await _operations.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return RunOperationAsync(() =>
         {
-            ThrowIfClosed();
             var sdp = SessionDescription.Parse(description.Sdp);
             switch (description.Type)
             {
@@ -192,55 +175,45 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                 _gatheringStarted = true;
                 _ice.StartGathering(_controlling ?? false);
             }
-        }
-        finally
-        {
-            _operations.Release();
-        }
+            return Task.FromResult(true);
+        }, cancellationToken);
     }
 
     /// <summary>
     /// W3C <c>setRemoteDescription</c>. Malformed SDP is an <see cref="SdpParseException"/> naming the
     /// line; an offer without a usable data section is an <see cref="SdpNegotiationException"/>.
     /// </summary>
-    public async Task SetRemoteDescriptionAsync(RtcSessionDescriptionInit description, CancellationToken cancellationToken = default)
+    public Task SetRemoteDescriptionAsync(RtcSessionDescriptionInit description, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(description);
-        await _operations.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return RunOperationAsync(async () =>
         {
-            ThrowIfClosed();
             var sdp = SessionDescription.Parse(description.Sdp);
-            switch (description.Type)
+            var isOffer = description.Type switch
             {
-                case RtcSdpType.Offer when SignalingState is RtcSignalingState.Stable or RtcSignalingState.HaveRemoteOffer:
-                {
-                    var section = DataChannelSection.Read(sdp, SdpType.Offer);
-                    ParseFingerprints(section);
-                    // RFC 8445 §6.1.1: the offerer controls, unless it is ice-lite.
-                    _controlling ??= section.IceLite;
-                    _remoteSdp = sdp;
-                    _remoteSection = section;
-                    SetSignalingState(RtcSignalingState.HaveRemoteOffer);
-                    break;
-                }
-                case RtcSdpType.Answer when SignalingState is RtcSignalingState.HaveLocalOffer:
-                {
-                    var section = DataChannelSection.Read(sdp, SdpType.Answer);
-                    ParseFingerprints(section);
-                    _remoteSdp = sdp;
-                    _remoteSection = section;
-                    // RFC 8842 §5.3: the answerer's active makes us the DTLS server, its passive the client.
-                    StartDataTransport(section.Setup == SdpSetupRole.Active ? DtlsRole.Server : DtlsRole.Client);
-                    SetSignalingState(RtcSignalingState.Stable);
-                    break;
-                }
-                default:
-                    throw new InvalidOperationException($"cannot set a remote {description.TypeName} in signaling state {SignalingState}");
+                RtcSdpType.Offer when SignalingState is RtcSignalingState.Stable or RtcSignalingState.HaveRemoteOffer => true,
+                RtcSdpType.Answer when SignalingState is RtcSignalingState.HaveLocalOffer => false,
+                _ => throw new InvalidOperationException($"cannot set a remote {description.TypeName} in signaling state {SignalingState}"),
+            };
+            var section = DataChannelSection.Read(sdp, isOffer ? SdpType.Offer : SdpType.Answer);
+            _remoteFingerprints = ParseFingerprints(section);
+            _remoteSdp = sdp;
+            _remoteSection = section;
+            if (isOffer)
+            {
+                // RFC 8445 §6.1.1: the offerer controls, unless it is ice-lite.
+                _controlling ??= section.IceLite;
+                SetSignalingState(RtcSignalingState.HaveRemoteOffer);
+            }
+            else
+            {
+                // RFC 8842 §5.3: the answerer's active makes us the DTLS server, its passive the client.
+                StartDataTransport(section.Setup == SdpSetupRole.Active ? DtlsRole.Server : DtlsRole.Client);
+                SetSignalingState(RtcSignalingState.Stable);
             }
             RemoteDescription = description;
-            _ice.SetRemoteCredentials(_remoteSection!.IceUfrag, _remoteSection.IcePwd, _controlling ?? false);
-            foreach (var candidate in _remoteSection.Candidates)
+            _ice.SetRemoteCredentials(section.IceUfrag, section.IcePwd, _controlling ?? false);
+            foreach (var candidate in section.Candidates)
             {
                 try
                 {
@@ -252,28 +225,35 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                     _logger.LogWarning("ignored a remote candidate that does not parse ({Reason}): {Candidate}", e.Message, candidate);
                 }
             }
-            if (_remoteSection.EndOfCandidates) _ice.AddRemoteEndOfCandidates();
-        }
-        finally
-        {
-            _operations.Release();
-        }
+            if (section.EndOfCandidates) _ice.AddRemoteEndOfCandidates();
+            return true;
+        }, cancellationToken);
     }
 
     /// <summary>
     /// W3C <c>addIceCandidate</c>; an empty candidate means the end of candidates. A candidate that
     /// does not parse is a <see cref="FormatException"/>; ".local" names are resolved with mDNS.
     /// </summary>
-    public async Task AddIceCandidateAsync(RtcIceCandidateInit candidate, CancellationToken cancellationToken = default)
+    public Task AddIceCandidateAsync(RtcIceCandidateInit candidate, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(candidate);
+        return RunOperationAsync(async () =>
+        {
+            if (RemoteDescription is null) throw new InvalidOperationException("addIceCandidate before setRemoteDescription");
+            if (candidate.IsEndOfCandidates) _ice.AddRemoteEndOfCandidates();
+            else await AddRemoteCandidateCoreAsync(candidate.Candidate, cancellationToken).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>The W3C operations chain: one operation at a time, in call order, none once closed.</summary>
+    private async Task<T> RunOperationAsync<T>(Func<Task<T>> operation, CancellationToken cancellationToken)
+    {
         await _operations.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ThrowIfClosed();
-            if (RemoteDescription is null) throw new InvalidOperationException("addIceCandidate before setRemoteDescription");
-            if (candidate.IsEndOfCandidates) _ice.AddRemoteEndOfCandidates();
-            else await AddRemoteCandidateCoreAsync(candidate.Candidate, cancellationToken).ConfigureAwait(false);
+            return await operation().ConfigureAwait(false);
         }
         finally
         {
@@ -352,7 +332,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         var transport = new RtcDataTransport(
             role,
             _certificate,
-            ParseFingerprints(section),
+            _remoteFingerprints,
             _configuration.MaxMessageSize,
             section.MaxMessageSize,
             (ushort)DataChannelSection.DefaultSctpPort,
