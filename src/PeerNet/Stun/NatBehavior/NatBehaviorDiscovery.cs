@@ -166,7 +166,10 @@ public sealed class NatBehaviorDiscovery
             return Drop(NatBehaviorDropReason.Malformed);
         }
 
-        if (from != transaction.ExpectedSource)
+        // An error answer to a change request comes from where the request went: the server did not
+        // (or could not) change anything.
+        var isError = reader.Class == StunClass.ErrorResponse;
+        if (from != transaction.ExpectedSource && !(isError && from == transaction.Destination))
         {
             if (transaction.IsChangeRequest && from == transaction.Destination)
             {
@@ -178,7 +181,7 @@ public sealed class NatBehaviorDiscovery
             return Drop(NatBehaviorDropReason.WrongSource);
         }
 
-        if (reader.Class == StunClass.ErrorResponse)
+        if (isError)
         {
             var code = reader.TryGetErrorCode(out var c, out _) ? c : 0;
             Finish(transaction, NatBehaviorTestOutcome.ErrorResponse, default, code);
