@@ -208,8 +208,12 @@ internal static class DoctorCommand
             }
             else
             {
-                var why = report.Checks.LastOrDefault(c => c.Status == DoctorStatus.Fail && c.Step is "hub" or "signaling")?.Message;
-                report.Summarize(DoctorStatus.Fail, $"The hub cannot be used ({why ?? "see above"}): peers cannot find you through it.");
+                report.Summarize(DoctorStatus.Fail, "The hub cannot be used (see above): peers cannot find you through it.");
+                if (settings.IceServers is null)
+                {
+                    report.Summarize(DoctorStatus.Info, "STUN and TURN were not checked: the hub hands out its servers only in its welcome (check others with --ice-server).");
+                    return;
+                }
             }
         }
 
@@ -251,7 +255,7 @@ internal static class DoctorCommand
         else if (turnWorks is null)
         {
             var problem = turn.FirstOrDefault(t => t.Problem is not null)?.Problem ?? "see above";
-            report.Summarize(DoctorStatus.Fail, $"TURN does not work ({problem}): peers behind symmetric NATs will not reach you.");
+            report.Summarize(DoctorStatus.Fail, $"TURN does not work: {problem}; peers behind symmetric NATs will not reach you.");
         }
         else
         {

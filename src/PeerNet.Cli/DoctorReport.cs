@@ -110,6 +110,7 @@ internal sealed class DoctorReport(bool json)
     {
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // read by people too: no \u0060 for `
     };
 
     private static string Symbol(DoctorStatus status) => status switch

@@ -89,7 +89,7 @@ internal static class DoctorStunCheck
         if (result.Status == NatBehaviorStatus.NotSupported)
         {
             report.Add(new DoctorCheck("NAT behaviour", DoctorStatus.Info,
-                $"not supported by {remote} ({result.Note}); mapping and filtering cannot be told from this server", result.ElapsedMilliseconds)
+                $"{remote} does not offer RFC 5780 discovery ({result.Note}): mapping and filtering cannot be told from this server", result.ElapsedMilliseconds)
             {
                 Hint = "a PeerNet hub offers RFC 5780 when given a second IP address: Turn:AlternateAddress / --alternate-address",
                 Data = behavior,

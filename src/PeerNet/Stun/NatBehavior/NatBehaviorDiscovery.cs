@@ -315,7 +315,7 @@ public sealed class NatBehaviorDiscovery
                 if (!IsValidOtherAddress(_other))
                 {
                     _note = _other.Family == StunAddressFamily.None
-                        ? "the server does not support RFC 5780 (no OTHER-ADDRESS)"
+                        ? "its answer has no OTHER-ADDRESS"
                         : $"the server's OTHER-ADDRESS {_other} does not differ from {_options.Server} in both IP and port";
                     _other = default;
                     _mapping = NatMappingBehavior.NotSupported;
