@@ -177,6 +177,17 @@ public sealed class DoctorLoopbackTests(DoctorHubsFixture hubs, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Without_a_hub_only_the_given_ice_servers_are_checked()
+    {
+        var (exit, text) = await DoctorAsync("--ice-server", $"stun:127.0.0.1:{hubs.Full.TurnPort}");
+        Assert.True(exit == 0, text);
+        Assert.DoesNotContain("signaling", text);
+        Assert.Contains("from --ice-server: stun:127.0.0.1:", text);
+        Assert.Contains("mapping endpoint-independent", text);
+        Assert.Contains("No TURN server: peers behind symmetric NATs will not reach you", text);
+    }
+
+    [Fact]
     public async Task Nothing_to_check_is_a_usage_error()
     {
         var (exit, text) = await DoctorAsync();
