@@ -20,5 +20,6 @@ var root = new RootCommand("PeerNet: peer-to-peer file sharing and data over Web
     TurnCommand.Create(),
     EchoCommand.Create(),
     PingCommand.Create(),
+    DoctorCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
