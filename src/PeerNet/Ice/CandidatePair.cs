@@ -21,8 +21,11 @@ internal sealed class RemoteCandidate(IceCandidate candidate, StunAddress addres
 }
 
 /// <summary>A candidate pair in the checklist (RFC 8445 §6.1.2).</summary>
-internal sealed class CandidatePair(LocalCandidate local, RemoteCandidate remote)
+internal sealed class CandidatePair(LocalCandidate local, RemoteCandidate remote, IceGeneration generation)
 {
+    /// <summary>The credentials its checks are made with (an ICE restart starts a new generation).</summary>
+    public IceGeneration Generation { get; } = generation;
+
     public LocalCandidate Local { get; } = local;
 
     public RemoteCandidate Remote { get; } = remote;

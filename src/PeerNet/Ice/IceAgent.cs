@@ -30,8 +30,6 @@ public sealed class IceAgent
     private readonly IceAgentOptions _options;
     private readonly ILogger _logger;
     private readonly Random _jitter;
-    private readonly byte[] _localKey;
-    private readonly byte[] _localUfragColon;
     private readonly List<LocalCandidate> _localCandidates = [];
     private readonly Dictionary<int, LocalCandidate> _localBySocket = [];
     private readonly Dictionary<StunAddress, RemoteCandidate> _remoteByAddress = [];
@@ -45,9 +43,8 @@ public sealed class IceAgent
     private readonly Queue<IceEvent> _events = new();
     private readonly List<EarlyCheck> _earlyChecks = [];
 
-    private byte[]? _remoteKey;
-    private byte[]? _outgoingUsername; // "remote:local"
-    private byte[]? _incomingUsername; // "local:remote"
+    private IceGeneration _generation;
+    private IceGeneration? _previousGeneration; // until a pair of the current one is selected (RFC 8445 §9)
     private bool _remoteEndOfCandidates;
     private long _now;
     private long _lastCheckAt = long.MinValue / 2;
@@ -69,20 +66,7 @@ public sealed class IceAgent
         _logger = _options.Logger ?? NullLogger.Instance;
         Role = _options.Role;
         TieBreaker = _options.TieBreaker ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
-        LocalUfrag = _options.LocalUfrag ?? IceCredentials.GenerateUfrag();
-        LocalPassword = _options.LocalPassword ?? IceCredentials.GeneratePassword();
-        if (!IceCredentials.IsValidUfrag(LocalUfrag))
-        {
-            throw new ArgumentException("A ufrag is 4 to 256 ice-chars (RFC 8839 §5.4).", nameof(options));
-        }
-
-        if (!IceCredentials.IsValidPassword(LocalPassword))
-        {
-            throw new ArgumentException("A password is 22 to 256 ice-chars (RFC 8839 §5.4).", nameof(options));
-        }
-
-        _localKey = Encoding.ASCII.GetBytes(LocalPassword);
-        _localUfragColon = Encoding.ASCII.GetBytes(LocalUfrag + ":");
+        _generation = NewGeneration(_options.LocalUfrag, _options.LocalPassword, nameof(options));
         _jitter = new Random(unchecked((int)TieBreaker ^ (int)(TieBreaker >> 32)));
     }
 
@@ -92,14 +76,17 @@ public sealed class IceAgent
     /// <summary>The tie-breaker sent in ICE-CONTROLLING / ICE-CONTROLLED.</summary>
     public ulong TieBreaker { get; }
 
-    /// <summary>The local ice-ufrag.</summary>
-    public string LocalUfrag { get; }
+    /// <summary>The local ice-ufrag (of the current generation: <see cref="Restart"/> replaces it).</summary>
+    public string LocalUfrag => _generation.LocalUfrag;
 
-    /// <summary>The local ice-pwd.</summary>
-    public string LocalPassword { get; }
+    /// <summary>The local ice-pwd (of the current generation).</summary>
+    public string LocalPassword => _generation.LocalPassword;
 
-    /// <summary>The remote ice-ufrag, once <see cref="SetRemoteCredentials"/> was called.</summary>
-    public string? RemoteUfrag { get; private set; }
+    /// <summary>The remote ice-ufrag of the current generation, once <see cref="SetRemoteCredentials"/> was called.</summary>
+    public string? RemoteUfrag => _generation.RemoteUfrag;
+
+    /// <summary>Whether an ICE restart is under way: the selected pair still runs on the previous credentials.</summary>
+    public bool IsRestarting => _previousGeneration is not null;
 
     /// <summary>The W3C connection state.</summary>
     public IceConnectionState ConnectionState { get; private set; }
@@ -157,7 +144,7 @@ public sealed class IceAgent
     /// earlier are processed now (RFC 8445 §7.3.1.3 early checks).
     /// </summary>
     /// <exception cref="ArgumentException">Not ice-chars of the RFC 8839 §5.4 lengths.</exception>
-    /// <exception cref="InvalidOperationException">Already set (an ICE restart is a new agent in this cut).</exception>
+    /// <exception cref="InvalidOperationException">Other credentials are set already: the peer restarted ICE, so call <see cref="Restart"/> first.</exception>
     public void SetRemoteCredentials(string ufrag, string password)
     {
         if (!IceCredentials.IsValidUfrag(ufrag))
@@ -172,12 +159,12 @@ public sealed class IceAgent
 
         if (RemoteUfrag is not null)
         {
-            if (RemoteUfrag == ufrag && _remoteKey!.AsSpan().SequenceEqual(Encoding.ASCII.GetBytes(password)))
+            if (RemoteUfrag == ufrag && _generation.RemotePassword == password)
             {
                 return;
             }
 
-            throw new InvalidOperationException("The remote credentials are already set.");
+            throw new InvalidOperationException("Other remote credentials are already set: the peer restarted ICE, so the agent must restart too (RFC 8445 §9).");
         }
 
         if (ConnectionState == IceConnectionState.Closed)
@@ -185,12 +172,12 @@ public sealed class IceAgent
             return;
         }
 
-        RemoteUfrag = ufrag;
-        _remoteKey = Encoding.ASCII.GetBytes(password);
-        _outgoingUsername = Encoding.ASCII.GetBytes(ufrag + ":" + LocalUfrag);
-        _incomingUsername = Encoding.ASCII.GetBytes(LocalUfrag + ":" + ufrag);
+        _generation.SetRemote(ufrag, password);
         _checkingStartPending = true; // stamped by the next call that brings the time
-        SetState(IceConnectionState.Checking);
+        if (_selected is null)
+        {
+            SetState(IceConnectionState.Checking);
+        }
 
         foreach (var early in _earlyChecks)
         {
@@ -205,8 +192,93 @@ public sealed class IceAgent
     }
 
     /// <summary>
-    /// Adds a remote candidate (trickle: any time, before or after the credentials). TCP candidates and
-    /// duplicates are ignored (false). The address must be an IP literal: resolve ".local" names first.
+    /// Restarts ICE (RFC 8445 §9): new local credentials (given, or generated), a new checklist once the
+    /// peer's new credentials arrive through <see cref="SetRemoteCredentials"/>, and its candidates again.
+    /// Local candidates are kept (their sockets stay open). The selected pair keeps carrying data, and
+    /// its consent keeps being checked with the previous credentials, until a pair of the new generation
+    /// is selected; after a failure (consent lost) the agent starts checking afresh.
+    /// </summary>
+    /// <exception cref="ArgumentException">Given credentials that are not ice-chars of the RFC 8839 lengths, or the current ones.</exception>
+    public void Restart(string? ufrag = null, string? password = null)
+    {
+        if (ConnectionState == IceConnectionState.Closed)
+        {
+            return;
+        }
+
+        var next = NewGeneration(ufrag, password, ufrag is null ? nameof(password) : nameof(ufrag));
+        if (next.LocalUfrag == LocalUfrag || next.LocalPassword == LocalPassword)
+        {
+            throw new ArgumentException("An ICE restart needs a new ufrag and a new password (RFC 8445 §9).", ufrag is null ? nameof(password) : nameof(ufrag));
+        }
+
+        Statistics.Restarts++;
+        IceLog.Restarted(_logger, LocalUfrag, next.LocalUfrag);
+        if (_consentLost || ConnectionState == IceConnectionState.Failed)
+        {
+            // Nothing worth keeping: the restart is a fresh start.
+            _selected = null;
+            _consentLost = false;
+            _previousGeneration = null;
+        }
+        else if (_generation.RemoteKey is not null && _selected is not null)
+        {
+            _previousGeneration = _generation;
+        }
+
+        _generation = next;
+
+        // A new checklist (RFC 8445 §9): the peer's candidates come again with its new credentials.
+        for (var i = _transactionList.Count - 1; i >= 0; i--)
+        {
+            var transaction = _transactionList[i];
+            if (transaction.Pair != _selected)
+            {
+                RemoveTransaction(transaction);
+            }
+        }
+
+        _pairs.Clear();
+        _pairIndex.Clear();
+        _triggered.Clear();
+        _remoteCandidates.Clear();
+        _remoteByAddress.Clear();
+        _earlyChecks.Clear();
+        _remoteEndOfCandidates = false;
+        _firstValidAt = null;
+        _nominating = null;
+        _checksFailed = false;
+        if (_selected is not null)
+        {
+            _selected.Check = null;
+        }
+        else if (ConnectionState != IceConnectionState.New)
+        {
+            SetState(IceConnectionState.Checking);
+        }
+    }
+
+    private static IceGeneration NewGeneration(string? ufrag, string? password, string parameterName)
+    {
+        ufrag ??= IceCredentials.GenerateUfrag();
+        password ??= IceCredentials.GeneratePassword();
+        if (!IceCredentials.IsValidUfrag(ufrag))
+        {
+            throw new ArgumentException("A ufrag is 4 to 256 ice-chars (RFC 8839 §5.4).", parameterName);
+        }
+
+        if (!IceCredentials.IsValidPassword(password))
+        {
+            throw new ArgumentException("A password is 22 to 256 ice-chars (RFC 8839 §5.4).", parameterName);
+        }
+
+        return new IceGeneration(ufrag, password);
+    }
+
+    /// <summary>
+    /// Adds a remote candidate (trickle: any time, before or after the credentials). TCP candidates,
+    /// duplicates and candidates of an earlier generation (a "ufrag" extension that is not the current
+    /// remote ufrag) are ignored (false). The address must be an IP literal: resolve ".local" names first.
     /// </summary>
     /// <exception cref="ArgumentException">The address is a host name.</exception>
     public bool AddRemoteCandidate(IceCandidate candidate)
@@ -219,6 +291,12 @@ public sealed class IceAgent
 
         if (ConnectionState == IceConnectionState.Closed || candidate.Protocol != IceProtocol.Udp || address.Port == 0)
         {
+            return false;
+        }
+
+        if (RemoteUfrag is { } remoteUfrag && candidate.UsernameFragment is { } candidateUfrag && candidateUfrag != remoteUfrag)
+        {
+            IceLog.RemoteCandidateDropped(_logger, candidate.ToString(), "it belongs to an earlier ICE generation");
             return false;
         }
 
@@ -389,7 +467,7 @@ public sealed class IceAgent
 
         // Deadlines of conditions are only worth a wake-up while they lie ahead: once passed, every
         // call re-evaluates them anyway.
-        if (Role == IceRole.Controlling && _selected is null && _nominating is null && _firstValidAt is { } firstValid)
+        if (Role == IceRole.Controlling && !HasCurrentSelection && _nominating is null && _firstValidAt is { } firstValid)
         {
             deadline = Later(deadline, firstValid + _options.NominationTimeout);
         }
@@ -491,7 +569,8 @@ public sealed class IceAgent
 
     /// <summary>Whether <paramref name="remote"/> is the remote side of a candidate pair on <paramref name="socketId"/> (so a driver can drop non-STUN datagrams from strangers).</summary>
     public bool IsKnownRemote(int socketId, StunAddress remote) =>
-        ConnectionState != IceConnectionState.Closed && _pairIndex.ContainsKey((socketId, remote));
+        ConnectionState != IceConnectionState.Closed
+        && (_pairIndex.ContainsKey((socketId, remote)) || (_selected is { } selected && selected.Local.SocketId == socketId && selected.Remote.Address == remote));
 
     /// <summary><see cref="IsKnownRemote(int, StunAddress)"/> for a <see cref="System.Net.SocketAddress"/>; no allocation.</summary>
     public bool IsKnownRemote(int socketId, System.Net.SocketAddress remote)
@@ -537,7 +616,7 @@ public sealed class IceAgent
 
             Statistics.RequestsRejected++;
             IceLog.Rejected(_logger, source.ToString(), 420, "unknown comprehension-required attribute");
-            Enqueue(new Outgoing(OutgoingKind.Error, local.SocketId, source, message.TransactionId, null, (ushort)StunErrorCode.UnknownAttribute, packed, (byte)count));
+            Enqueue(new Outgoing(OutgoingKind.Error, local.SocketId, source, message.TransactionId, null, _generation, (ushort)StunErrorCode.UnknownAttribute, packed, (byte)count));
             return;
         }
 
@@ -548,16 +627,17 @@ public sealed class IceAgent
         }
 
         // USERNAME is "ours:theirs" (RFC 8445 §7.2.2); only our half is known before the answer arrives.
-        var usernameOk = _incomingUsername is { } expected
-            ? username.SequenceEqual(expected)
-            : username.Length > _localUfragColon.Length && username.StartsWith(_localUfragColon);
-        if (!usernameOk)
+        // During a restart the previous generation's still counts: the peer checks consent with it.
+        var generation = _generation.MatchesIncoming(username) ? _generation
+            : _previousGeneration is { } previous && previous.MatchesIncoming(username) ? previous
+            : null;
+        if (generation is null)
         {
             Reject(local, source, message, StunErrorCode.Unauthenticated, "wrong USERNAME");
             return;
         }
 
-        if (!message.VerifyMessageIntegrity(_localKey))
+        if (!message.VerifyMessageIntegrity(generation.LocalKey))
         {
             Reject(local, source, message, StunErrorCode.Unauthenticated, "MESSAGE-INTEGRITY mismatch");
             return;
@@ -576,7 +656,7 @@ public sealed class IceAgent
         {
             if (TieBreaker >= theirControlling)
             {
-                Reject(local, source, message, StunErrorCode.RoleConflict, "both controlling, ours wins");
+                Reject(local, source, message, StunErrorCode.RoleConflict, "both controlling, ours wins", generation);
                 return;
             }
 
@@ -586,7 +666,7 @@ public sealed class IceAgent
         {
             if (TieBreaker < theirControlled)
             {
-                Reject(local, source, message, StunErrorCode.RoleConflict, "both controlled, theirs wins");
+                Reject(local, source, message, StunErrorCode.RoleConflict, "both controlled, theirs wins", generation);
                 return;
             }
 
@@ -594,10 +674,14 @@ public sealed class IceAgent
         }
 
         Statistics.RequestsAnswered++;
-        Enqueue(new Outgoing(OutgoingKind.Success, local.SocketId, source, message.TransactionId, null));
+        Enqueue(new Outgoing(OutgoingKind.Success, local.SocketId, source, message.TransactionId, null, generation));
+        if (generation != _generation)
+        {
+            return; // answered for the old selected pair's consent; the new checklist is not the old one's
+        }
 
         var useCandidate = hasControlling && message.HasUseCandidate;
-        if (_remoteKey is null)
+        if (_generation.RemoteKey is null)
         {
             RememberEarlyCheck(new EarlyCheck(local.SocketId, source, priority, useCandidate));
             return;
@@ -682,11 +766,11 @@ public sealed class IceAgent
         }
     }
 
-    private void Reject(LocalCandidate local, StunAddress source, StunMessageReader message, StunErrorCode code, string reason)
+    private void Reject(LocalCandidate local, StunAddress source, StunMessageReader message, StunErrorCode code, string reason, IceGeneration? generation = null)
     {
         Statistics.RequestsRejected++;
         IceLog.Rejected(_logger, source.ToString(), (int)code, reason);
-        Enqueue(new Outgoing(OutgoingKind.Error, local.SocketId, source, message.TransactionId, null, (ushort)code));
+        Enqueue(new Outgoing(OutgoingKind.Error, local.SocketId, source, message.TransactionId, null, generation ?? _generation, (ushort)code));
     }
 
     // ---- Responses (RFC 8445 §7.2.5) ----
@@ -699,7 +783,7 @@ public sealed class IceAgent
             return;
         }
 
-        if (_remoteKey is null || !message.VerifyMessageIntegrity(_remoteKey))
+        if (transaction.Pair.Generation.RemoteKey is not { } remoteKey || !message.VerifyMessageIntegrity(remoteKey))
         {
             Drop(IceDropReason.BadResponseIntegrity, source);
             return;
@@ -877,7 +961,7 @@ public sealed class IceAgent
 
     private bool HasCheckToSend()
     {
-        if (_remoteKey is null)
+        if (_generation.RemoteKey is null)
         {
             return false;
         }
@@ -887,7 +971,7 @@ public sealed class IceAgent
             return true;
         }
 
-        if (_selected is not null)
+        if (HasCurrentSelection)
         {
             return false; // ordinary checks stop once a pair is nominated (RFC 8445 §8.1.2)
         }
@@ -916,7 +1000,7 @@ public sealed class IceAgent
             }
         }
 
-        if (next is null && _selected is null)
+        if (next is null && !HasCurrentSelection)
         {
             next = _pairs.FirstOrDefault(p => p.State == CandidatePairState.Waiting)
                 ?? _pairs.FirstOrDefault(p => p.State == CandidatePairState.Frozen);
@@ -972,7 +1056,8 @@ public sealed class IceAgent
 
     private void TryNominate()
     {
-        if (Role != IceRole.Controlling || _selected is not null || _nominating is not null || _remoteKey is null)
+        if (Role != IceRole.Controlling || HasCurrentSelection || _nominating is not null
+            || _generation.RemoteKey is null)
         {
             return;
         }
@@ -1012,6 +1097,9 @@ public sealed class IceAgent
         SelectBestNominated();
     }
 
+    /// <summary>A pair is selected and it belongs to the current generation (not the one a restart left running).</summary>
+    private bool HasCurrentSelection => _selected is { } selected && selected.Generation == _generation;
+
     private void SelectBestNominated()
     {
         CandidatePair? best = null;
@@ -1029,7 +1117,22 @@ public sealed class IceAgent
             return;
         }
 
+        if (_previousGeneration is not null)
+        {
+            // The restart is done: the old pair and its credentials retire (RFC 8445 §9).
+            for (var i = _transactionList.Count - 1; i >= 0; i--)
+            {
+                if (_transactionList[i].Pair.Generation == _previousGeneration)
+                {
+                    RemoveTransaction(_transactionList[i]);
+                }
+            }
+
+            _previousGeneration = null;
+        }
+
         _selected = best;
+        _consentLost = false;
         _checksFailed = false;
         best.LastResponseAt = Math.Max(best.LastResponseAt, _now);
         _nextConsentAt = _now + NextConsentDelay();
@@ -1071,12 +1174,12 @@ public sealed class IceAgent
             return;
         }
 
-        if (_consentLost || _remoteKey is null)
+        if (_consentLost || _generation.RemoteKey is null)
         {
             return;
         }
 
-        if (!_checksFailed && IsCheckingOver() && !_pairs.Any(p => p.State == CandidatePairState.Succeeded)
+        if (!_checksFailed && !_checkingStartPending && IsCheckingOver() && !_pairs.Any(p => p.State == CandidatePairState.Succeeded)
             && ((_remoteEndOfCandidates && _pairs.Count > 0) || _now - _checkingStartedAt >= _options.CheckingTimeout))
         {
             _checksFailed = true;
@@ -1100,7 +1203,7 @@ public sealed class IceAgent
             }
         }
 
-        if (_selected is not null)
+        if (HasCurrentSelection)
         {
             return true;
         }
@@ -1171,7 +1274,7 @@ public sealed class IceAgent
             return null;
         }
 
-        var pair = new CandidatePair(local, remote);
+        var pair = new CandidatePair(local, remote, _generation);
         pair.ComputePriority(Role);
 
         // RFC 8445 §6.1.2.6: one pair per foundation starts Waiting, the others wait Frozen for it.
@@ -1219,13 +1322,14 @@ public sealed class IceAgent
             case OutgoingKind.Request:
             {
                 var transaction = item.Transaction!;
-                if (!_transactions.ContainsKey(transaction.Id) || _remoteKey is null)
+                var generation = transaction.Pair.Generation;
+                if (!_transactions.ContainsKey(transaction.Id) || generation.RemoteKey is null)
                 {
                     return 0; // answered or abandoned before it left
                 }
 
                 var writer = new StunMessageWriter(destination, StunMethod.Binding, StunClass.Request, transaction.Id);
-                writer.AddUsername(_outgoingUsername);
+                writer.AddUsername(generation.OutgoingUsername);
                 writer.AddPriority(PeerReflexivePriority(transaction.Pair.Local));
                 if (transaction.Role == IceRole.Controlling)
                 {
@@ -1240,7 +1344,7 @@ public sealed class IceAgent
                     writer.AddIceControlled(TieBreaker);
                 }
 
-                writer.AddMessageIntegrity(_remoteKey);
+                writer.AddMessageIntegrity(generation.RemoteKey);
                 writer.AddFingerprint();
                 Statistics.RequestsSent++;
                 return writer.TryGetMessage(out var message) ? message.Length : 0;
@@ -1250,7 +1354,7 @@ public sealed class IceAgent
             {
                 var writer = new StunMessageWriter(destination, StunMethod.Binding, StunClass.SuccessResponse, item.TransactionId);
                 writer.AddXorMappedAddress(item.Remote);
-                writer.AddMessageIntegrity(_localKey);
+                writer.AddMessageIntegrity(item.Generation!.LocalKey);
                 writer.AddFingerprint();
                 return writer.TryGetMessage(out var message) ? message.Length : 0;
             }
@@ -1274,7 +1378,7 @@ public sealed class IceAgent
                 // A 487 is authenticated (RFC 8445 §7.3.1.1); 400 and 401 cannot be (RFC 8489 §9.1.3).
                 if (code == StunErrorCode.RoleConflict)
                 {
-                    writer.AddMessageIntegrity(_localKey);
+                    writer.AddMessageIntegrity(item.Generation!.LocalKey);
                 }
 
                 writer.AddFingerprint();
@@ -1305,6 +1409,7 @@ public sealed class IceAgent
         StunAddress Remote,
         StunTransactionId TransactionId,
         IceCheckTransaction? Transaction,
+        IceGeneration? Generation = null,
         ushort ErrorCode = 0,
         ulong Unknown = 0,
         byte UnknownCount = 0);

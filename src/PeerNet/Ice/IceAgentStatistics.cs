@@ -17,6 +17,9 @@ public sealed class IceAgentStatistics
     /// <summary>Authenticated responses to our requests.</summary>
     public long ResponsesReceived { get; internal set; }
 
+    /// <summary>ICE restarts (RFC 8445 §9).</summary>
+    public long Restarts { get; internal set; }
+
     /// <summary>Packets ignored, all reasons.</summary>
     public long PacketsDropped { get; private set; }
 

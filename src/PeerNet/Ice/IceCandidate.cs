@@ -97,6 +97,32 @@ public sealed record IceCandidate
         return false;
     }
 
+    /// <summary>This candidate with its "ufrag" extension set to <paramref name="ufrag"/> (re-advertised after an ICE restart).</summary>
+    public IceCandidate WithUsernameFragment(string ufrag)
+    {
+        var extensions = new List<KeyValuePair<string, string>>(Extensions.Count + 1);
+        var replaced = false;
+        foreach (var pair in Extensions)
+        {
+            if (pair.Key == "ufrag")
+            {
+                extensions.Add(new("ufrag", ufrag));
+                replaced = true;
+            }
+            else
+            {
+                extensions.Add(pair);
+            }
+        }
+
+        if (!replaced)
+        {
+            extensions.Add(new("ufrag", ufrag));
+        }
+
+        return this with { Extensions = extensions };
+    }
+
     /// <summary>The value of an extension attribute, or null.</summary>
     public string? GetExtension(string name)
     {

@@ -39,4 +39,7 @@ internal static partial class IceLog
 
     [LoggerMessage(EventId = 4014, Level = LogLevel.Information, Message = "ICE could not bind {Address}: {Error}")]
     public static partial void BindFailed(ILogger logger, string address, string error);
+
+    [LoggerMessage(EventId = 4015, Level = LogLevel.Information, Message = "ICE restart: ufrag {OldUfrag} -> {NewUfrag}")]
+    public static partial void Restarted(ILogger logger, string oldUfrag, string newUfrag);
 }

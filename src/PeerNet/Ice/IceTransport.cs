@@ -106,14 +106,15 @@ public sealed class IceTransport : IAsyncDisposable
     /// <summary>The selected pair, or null.</summary>
     public IceCandidatePair? SelectedCandidatePair { get; private set; }
 
-    /// <summary>The gathered local candidates.</summary>
+    /// <summary>The gathered local candidates, labelled with the current ufrag (an ICE restart re-advertises them).</summary>
     public IReadOnlyList<IceCandidate> LocalCandidates
     {
         get
         {
             lock (_lock)
             {
-                return [.. _localCandidates];
+                var ufrag = _agent.LocalUfrag;
+                return [.. _localCandidates.Select(c => c.UsernameFragment is { } own && own != ufrag ? c.WithUsernameFragment(ufrag) : c)];
             }
         }
     }
@@ -273,6 +274,38 @@ public sealed class IceTransport : IAsyncDisposable
         }
 
         _events.Drain();
+    }
+
+    /// <summary>
+    /// Restarts ICE (RFC 8445 §9) with new local credentials (given, or generated): see <see cref="IceAgent.Restart"/>.
+    /// The sockets, TURN allocations and gathered candidates stay; the peer's candidates and end-of-candidates
+    /// must come again, after its new credentials (<see cref="Start"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">Credentials that are not RFC 8839 ice-chars of the right lengths, or the current ones.</exception>
+    public void Restart(string? ufrag = null, string? password = null)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _agent.Restart(ufrag, password);
+            _endOfCandidatesRequested = false;
+            _endOfCandidatesDelivered = false;
+            AfterAgent();
+        }
+
+        _events.Drain();
+    }
+
+    /// <summary>The remote ice-ufrag of the current generation, or null before <see cref="Start"/>.</summary>
+    public string? RemoteUfrag
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _agent.RemoteUfrag;
+            }
+        }
     }
 
     /// <summary>

@@ -194,6 +194,22 @@ public sealed class Peer : IAsyncDisposable
     private RtcDataChannel RequireChannel() =>
         _channel is { ReadyState: RtcDataChannelState.Open } channel ? channel : throw new InvalidOperationException("the peer is not connected");
 
+    /// <summary>
+    /// Restarts ICE (RFC 8445 §9): a new offer with new ICE credentials goes out through <see cref="Signal"/>;
+    /// the other peer answers as it would any offer. The channel stays open and data keeps flowing on the
+    /// current path until ICE selects a new one; use it when the network changed or the connection failed.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An offer is already outstanding, or the peer is closed.</exception>
+    public async Task RestartIceAsync(CancellationToken cancellationToken = default)
+    {
+        if (Connection.SignalingState != RtcSignalingState.Stable)
+            throw new InvalidOperationException($"cannot restart ICE while an offer is outstanding (signaling state {Connection.SignalingState})");
+        Connection.RestartIce();
+        var offer = await Connection.CreateOfferAsync(cancellationToken).ConfigureAwait(false);
+        await Connection.SetLocalDescriptionAsync(offer, cancellationToken).ConfigureAwait(false);
+        RaiseSignal(new PeerSignal.Description(offer));
+    }
+
     private async Task OfferAsync()
     {
         try

@@ -81,6 +81,9 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
 
     public DtlsTransportState DtlsState => _dtls.State;
 
+    /// <summary>Whether we are the DTLS client (a=setup:active); renegotiation keeps the role (RFC 8842 §5.5).</summary>
+    public bool IsDtlsClient => _isDtlsClient;
+
     public string? CipherSuite => _dtls.CipherSuite;
 
     public long RemoteMaxMessageSize => _remoteMaxMessageSize;

@@ -28,9 +28,13 @@ internal sealed class RtcIceLink : IRtcIcePath, IAsyncDisposable
         LocalPassword = IceCredentials.GeneratePassword();
     }
 
-    public string LocalUfrag { get; }
+    /// <summary>The local ice-ufrag of the current ICE generation (an ICE restart replaces it).</summary>
+    public string LocalUfrag { get; private set; }
 
-    public string LocalPassword { get; }
+    public string LocalPassword { get; private set; }
+
+    /// <summary>The remote ice-ufrag of the current ICE generation, once known.</summary>
+    public string? RemoteUfrag => _transport?.RemoteUfrag;
 
     /// <summary>Local candidates in W3C form ("candidate:..."); null once gathering is complete.</summary>
     public event Action<string?>? LocalCandidate;
@@ -58,6 +62,20 @@ internal sealed class RtcIceLink : IRtcIcePath, IAsyncDisposable
     }
 
     public void SetRemoteCredentials(string ufrag, string password, bool controlling) => Ensure(controlling)?.Start(ufrag, password);
+
+    /// <summary>An ICE restart with these new local credentials (RFC 8445 §9); before ICE started, they simply replace the old ones.</summary>
+    public void Restart(string ufrag, string password)
+    {
+        IceTransport? transport;
+        lock (_gate)
+        {
+            if (_closed) return;
+            transport = _transport;
+            LocalUfrag = ufrag;
+            LocalPassword = password;
+        }
+        transport?.Restart(ufrag, password);
+    }
 
     public async Task AddRemoteCandidateAsync(string candidate, bool controlling, CancellationToken cancellationToken)
     {

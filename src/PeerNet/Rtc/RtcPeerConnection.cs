@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PeerNet.Dtls;
+using PeerNet.Ice;
 using PeerNet.Sdp;
 
 namespace PeerNet.Rtc;
@@ -33,6 +34,9 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private volatile RtcDataTransport? _transport;
     private bool _gatheringStarted;
     private bool? _controlling;
+    private bool _iceRestartRequested;
+    private string? _localUfragOfLastRemote; // our ufrag when the last remote description was applied
+    private (string Ufrag, string Password)? _pendingIceCredentials;
     private bool _closed;
     private RtcConnectionException? _failure;
 
@@ -103,6 +107,24 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     /// <summary>W3C <c>signalingstatechange</c>.</summary>
     public event EventHandler<RtcSignalingState>? SignalingStateChange;
 
+    /// <summary>W3C <c>negotiationneeded</c>: raised by <see cref="RestartIce"/> (data channels after the first need no renegotiation).</summary>
+    public event EventHandler? NegotiationNeeded;
+
+    /// <summary>
+    /// W3C <c>restartIce</c>: the next offer carries new ICE credentials (an ICE restart, RFC 8445 §9), and
+    /// <see cref="NegotiationNeeded"/> is raised. Data keeps flowing on the current path until ICE has
+    /// selected a pair with the new credentials; after a failure, the restart is how to reconnect.
+    /// </summary>
+    public void RestartIce()
+    {
+        lock (_gate)
+        {
+            if (_closed) return;
+            _iceRestartRequested = true;
+        }
+        _events.Post(() => NegotiationNeeded?.Invoke(this, EventArgs.Empty));
+    }
+
     /// <summary>The candidate pair ICE selected, or null before there is one.</summary>
     public RtcIceCandidatePairInfo? GetSelectedCandidatePair() => _ice.SelectedPair;
 
@@ -131,9 +153,20 @@ public sealed class RtcPeerConnection : IAsyncDisposable
 
     /// <summary>W3C <c>createOffer</c>: one data section (m=application ... webrtc-datachannel).</summary>
     public Task<RtcSessionDescriptionInit> CreateOfferAsync(CancellationToken cancellationToken = default) =>
+        CreateOfferAsync(null, cancellationToken);
+
+    /// <summary>W3C <c>createOffer</c> with options: <see cref="RtcOfferOptions.IceRestart"/> offers new ICE credentials.</summary>
+    public Task<RtcSessionDescriptionInit> CreateOfferAsync(RtcOfferOptions? options, CancellationToken cancellationToken = default) =>
         RunOperationAsync(() =>
         {
-            var offer = Jsep.CreateOffer(LocalParameters(SdpSetupRole.ActPass));
+            // JSEP §5.2.1: new credentials only once there were old ones (after a remote description);
+            // offers made before setLocalDescription applies them repeat the same new ones.
+            if ((options?.IceRestart == true || _iceRestartRequested) && RemoteDescription is not null)
+                _pendingIceCredentials ??= (IceCredentials.GenerateUfrag(), IceCredentials.GeneratePassword());
+            var parameters = LocalParameters(SdpSetupRole.ActPass);
+            if (_pendingIceCredentials is { } fresh)
+                parameters = parameters with { IceUfrag = fresh.Ufrag, IcePwd = fresh.Password, Candidates = WithUfrag(parameters.Candidates, fresh.Ufrag) };
+            var offer = Jsep.CreateOffer(parameters);
             return Task.FromResult(new RtcSessionDescriptionInit(RtcSdpType.Offer, offer.ToString()));
         }, cancellationToken);
 
@@ -143,8 +176,12 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         {
             if (SignalingState != RtcSignalingState.HaveRemoteOffer || _remoteSdp is null || _remoteSection is null)
                 throw new InvalidOperationException($"createAnswer needs a remote offer (signaling state is {SignalingState})");
-            // JSEP §5.3.1 / RFC 8842 §5.3: answer actpass with active, so the answerer starts DTLS.
-            var answer = Jsep.CreateAnswer(_remoteSdp, LocalParameters(Jsep.AnswerSetup(_remoteSection)));
+            // JSEP §5.3.1 / RFC 8842 §5.3: answer actpass with active, so the answerer starts DTLS; once
+            // the association exists, a renegotiation keeps its role (RFC 8842 §5.5).
+            var setup = _transport is { } running
+                ? running.IsDtlsClient ? SdpSetupRole.Active : SdpSetupRole.Passive
+                : Jsep.AnswerSetup(_remoteSection);
+            var answer = Jsep.CreateAnswer(_remoteSdp, LocalParameters(setup));
             return Task.FromResult(new RtcSessionDescriptionInit(RtcSdpType.Answer, answer.ToString()));
         }, cancellationToken);
 
@@ -158,12 +195,22 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             switch (description.Type)
             {
                 case RtcSdpType.Offer when SignalingState is RtcSignalingState.Stable or RtcSignalingState.HaveLocalOffer:
+                    var offered = DataChannelSection.Read(sdp, SdpType.Offer);
+                    if (offered.IceUfrag != _ice.LocalUfrag)
+                    {
+                        // Our offer carries new ICE credentials: the restart starts now (RFC 8839 §4.4.1.1.2).
+                        if (!IceCredentials.IsValidUfrag(offered.IceUfrag) || !IceCredentials.IsValidPassword(offered.IcePwd))
+                            throw new SdpNegotiationException("the offer's a=ice-ufrag/a=ice-pwd are not valid ICE credentials (RFC 8839 §5.4)", offered.Mid);
+                        _ice.Restart(offered.IceUfrag, offered.IcePwd);
+                    }
+                    _pendingIceCredentials = null;
+                    _iceRestartRequested = false;
                     _controlling ??= true;
                     SetSignalingState(RtcSignalingState.HaveLocalOffer);
                     break;
                 case RtcSdpType.Answer when SignalingState is RtcSignalingState.HaveRemoteOffer:
                     var local = DataChannelSection.Read(sdp, SdpType.Answer);
-                    StartDataTransport(local.Setup == SdpSetupRole.Active ? DtlsRole.Client : DtlsRole.Server);
+                    if (_transport is null) StartDataTransport(local.Setup == SdpSetupRole.Active ? DtlsRole.Client : DtlsRole.Server);
                     SetSignalingState(RtcSignalingState.Stable);
                     break;
                 default:
@@ -196,7 +243,13 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                 _ => throw new InvalidOperationException($"cannot set a remote {description.TypeName} in signaling state {SignalingState}"),
             };
             var section = DataChannelSection.Read(sdp, isOffer ? SdpType.Offer : SdpType.Answer);
-            _remoteFingerprints = ParseFingerprints(section);
+            var fingerprints = ParseFingerprints(section);
+            if (_transport is not null && !fingerprints.Select(f => f.ToString()).Order().SequenceEqual(_remoteFingerprints.Select(f => f.ToString()).Order()))
+                throw new SdpNegotiationException("the remote DTLS fingerprint changed: a new DTLS association needs a new connection", section.Mid);
+            var remoteRestart = _ice.RemoteUfrag is { } currentUfrag && currentUfrag != section.IceUfrag;
+            if (remoteRestart && !isOffer && _ice.LocalUfrag == _localUfragOfLastRemote)
+                throw new SdpNegotiationException("the answer changes the ICE credentials although the offer did not restart ICE", section.Mid);
+            _remoteFingerprints = fingerprints;
             _remoteSdp = sdp;
             _remoteSection = section;
             if (isOffer)
@@ -208,11 +261,17 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             else
             {
                 // RFC 8842 §5.3: the answerer's active makes us the DTLS server, its passive the client.
-                StartDataTransport(section.Setup == SdpSetupRole.Active ? DtlsRole.Server : DtlsRole.Client);
+                if (_transport is null) StartDataTransport(section.Setup == SdpSetupRole.Active ? DtlsRole.Server : DtlsRole.Client);
                 SetSignalingState(RtcSignalingState.Stable);
             }
             RemoteDescription = description;
+            if (remoteRestart && isOffer)
+            {
+                // The peer restarted ICE: so do we, with new credentials for the answer (RFC 8445 §9).
+                _ice.Restart(IceCredentials.GenerateUfrag(), IceCredentials.GeneratePassword());
+            }
             _ice.SetRemoteCredentials(section.IceUfrag, section.IcePwd, _controlling ?? false);
+            _localUfragOfLastRemote = _ice.LocalUfrag;
             foreach (var candidate in section.Candidates)
             {
                 try
@@ -240,6 +299,12 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         return RunOperationAsync(async () =>
         {
             if (RemoteDescription is null) throw new InvalidOperationException("addIceCandidate before setRemoteDescription");
+            if (candidate.UsernameFragment is { } ufrag && _ice.RemoteUfrag is { } current && ufrag != current)
+            {
+                // Trickled before an ICE restart and delivered after it: of no use any more (W3C addIceCandidate).
+                _logger.LogDebug("ignored a remote candidate of an earlier ICE generation (ufrag {Ufrag}): {Candidate}", ufrag, candidate.Candidate);
+                return true;
+            }
             if (candidate.IsEndOfCandidates) _ice.AddRemoteEndOfCandidates();
             else await AddRemoteCandidateCoreAsync(candidate.Candidate, cancellationToken).ConfigureAwait(false);
             return true;
@@ -308,6 +373,9 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             SessionVersion = _sessionVersion++,
         };
     }
+
+    private static IReadOnlyList<string> WithUfrag(IReadOnlyList<string> candidates, string ufrag) =>
+        [.. candidates.Select(c => PeerNet.Ice.IceCandidate.Parse(c) is { UsernameFragment: not null } parsed ? parsed.WithUsernameFragment(ufrag).ToString() : c)];
 
     private static IReadOnlyList<DtlsFingerprint> ParseFingerprints(DataChannelSection section)
     {
