@@ -119,6 +119,28 @@ internal sealed class NatScenario
         });
     }
 
+    /// <summary>
+    /// An ICE restart as JSEP runs it (RFC 8445 §9, RFC 8839 §4.4.1.1.1): <paramref name="offerer"/> restarts and
+    /// sends an offer with its new credentials and every candidate; the other side restarts too and answers
+    /// with its own.
+    /// </summary>
+    public void Restart(SimulatedIcePeer offerer)
+    {
+        var (answerer, toAnswerer, toOfferer) = offerer == A ? (B, ToB, ToA) : (A, ToA, ToB);
+        offerer.Restart(IceChars(8), IceChars(24));
+        var offer = Description.Of(offerer);
+        toAnswerer.Post(() =>
+        {
+            answerer.Restart(IceChars(8), IceChars(24));
+            offer.ApplyTo(answerer);
+            var answer = Description.Of(answerer);
+            toOfferer.Post(() => answer.ApplyTo(offerer));
+        });
+    }
+
+    /// <summary>Whether both are connected on a pair of the current generation (no restart under way).</summary>
+    public bool BothConnectedAfterRestart => BothConnected && !A.Agent.IsRestarting && !B.Agent.IsRestarting;
+
     public bool RunUntilConnected(long maxMilliseconds = 10_000) => Net.RunUntil(() => BothConnected, maxMilliseconds);
 
     /// <summary>Sends one datagram each way over the selected pairs and runs until both arrive; false if one does not within the time.</summary>
@@ -138,6 +160,27 @@ internal sealed class NatScenario
         $"seed {Net.Seed}, {Options.NatA}↔{Options.NatB}, t+{Net.Now - StartedAt} ms: {A} [{string.Join(",", A.States)}]; {B} [{string.Join(",", B.States)}]; "
         + $"A local {string.Join(" ", A.LocalCandidates.Select(c => c.Type.ToToken()))}, B local {string.Join(" ", B.LocalCandidates.Select(c => c.Type.ToToken()))}; "
         + $"packets sent {Net.PacketsSent}, lost {Net.PacketsLost}, unroutable {Net.PacketsUnroutable}; NAT A drops {NatA.UnsolicitedDrops}, NAT B drops {NatB.UnsolicitedDrops}";
+
+    /// <summary>What an offer or answer carries for ICE: credentials, the candidates gathered so far, end-of-candidates.</summary>
+    private sealed record Description(string Ufrag, string Password, string[] Candidates, bool Complete)
+    {
+        public static Description Of(SimulatedIcePeer peer) =>
+            new(peer.Agent.LocalUfrag, peer.Agent.LocalPassword, [.. peer.CurrentCandidates.Select(c => c.ToString())], peer.GatheringDone);
+
+        public void ApplyTo(SimulatedIcePeer peer)
+        {
+            peer.SetRemoteCredentials(Ufrag, Password);
+            foreach (var line in Candidates)
+            {
+                peer.AddRemoteCandidate(IceCandidate.Parse(line));
+            }
+
+            if (Complete)
+            {
+                peer.AddRemoteEndOfCandidates();
+            }
+        }
+    }
 
     private static NatBehavior Adjust(NatBehavior behavior, Func<NatBehavior, NatBehavior>? adjust) => adjust is null ? behavior : adjust(behavior);
 

@@ -194,6 +194,26 @@ internal sealed class SimulatedIcePeer : ISimActor
         AfterWork();
     }
 
+    /// <summary>
+    /// Restarts ICE (RFC 8445 §9) as IceTransport.Restart does: new local credentials; the sockets, the TURN
+    /// allocation and the gathered candidates stay (see <see cref="CurrentCandidates"/>).
+    /// </summary>
+    public void Restart(string ufrag, string password)
+    {
+        Agent.Restart(ufrag, password);
+        AfterWork();
+    }
+
+    /// <summary>The gathered candidates labelled with the current ufrag, as IceTransport.LocalCandidates re-advertises them after a restart.</summary>
+    public IReadOnlyList<IceCandidate> CurrentCandidates
+    {
+        get
+        {
+            var ufrag = Agent.LocalUfrag;
+            return [.. _local.Select(c => c.UsernameFragment is { } own && own != ufrag ? c.WithUsernameFragment(ufrag) : c)];
+        }
+    }
+
     /// <summary>Sends a datagram over the selected pair (IceTransport.Send); false when there is none.</summary>
     public bool SendData(ReadOnlySpan<byte> datagram)
     {
