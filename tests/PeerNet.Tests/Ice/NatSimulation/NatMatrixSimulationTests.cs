@@ -68,7 +68,7 @@ public sealed class NatMatrixSimulationTests
         sim.Start();
 
         Assert.True(sim.RunUntilConnected(15_000), sim.Describe());
-        Assert.True(sim.ExchangeData(2, 5_000) || sim.ExchangeData(3, 5_000), "data over the selected pair: " + sim.Describe());
+        Assert.True(sim.ExchangeData(2, 5_000), "data over the selected pair: " + sim.Describe());
         var a = sim.A.Selected!;
         Assert.True(DirectPossible(natA, natB) || a.Local.Type == IceCandidateType.Relay || a.Remote.Type == IceCandidateType.Relay, sim.Describe());
     }

@@ -40,6 +40,12 @@ internal sealed class NatScenarioOptions
     public Action<IceAgentOptions>? Agent { get; set; }
 
     public int SignalingDelay { get; set; } = 50;
+
+    /// <summary>The password the peers use with the TURN server (the server knows u:p).</summary>
+    public string TurnPassword { get; set; } = VirtualTurnServer.Password;
+
+    /// <summary>Put host B on NAT A's private network (10.0.1.3) instead of behind its own NAT.</summary>
+    public bool SameNat { get; set; }
 }
 
 /// <summary>
@@ -60,7 +66,7 @@ internal sealed class NatScenario
         NatA = Net.AddNat("NAT A", "203.0.113.10", Adjust(NatBehavior.Of(options.NatA), options.AdjustNatA), options.Link);
         NatB = Net.AddNat("NAT B", "203.0.113.20", Adjust(NatBehavior.Of(options.NatB), options.AdjustNatB), options.Link);
         HostA = Net.AddHost("host A", "10.0.1.2", NatA);
-        HostB = Net.AddHost("host B", "10.0.2.2", NatB);
+        HostB = options.SameNat ? Net.AddHost("host B", "10.0.1.3", NatA) : Net.AddHost("host B", "10.0.2.2", NatB);
         ToB = new SignalingChannel(Net, options.SignalingDelay);
         ToA = new SignalingChannel(Net, options.SignalingDelay);
         A = new SimulatedIcePeer(Net, HostA, "A", PeerOptions(options.RoleA, options.TieBreakerA, options.PolicyA));
@@ -143,17 +149,30 @@ internal sealed class NatScenario
 
     public bool RunUntilConnected(long maxMilliseconds = 10_000) => Net.RunUntil(() => BothConnected, maxMilliseconds);
 
-    /// <summary>Sends one datagram each way over the selected pairs and runs until both arrive; false if one does not within the time.</summary>
+    /// <summary>
+    /// Data both ways over the selected pairs: each side sends a datagram every 200 ms until it has received
+    /// one from the other (a lossy path may eat a few); false if that does not happen within the time.
+    /// </summary>
     public bool ExchangeData(byte tag, long maxMilliseconds = 3_000)
     {
-        var (beforeA, beforeB) = (A.Received.Count, B.Received.Count);
+        var (startA, startB) = (A.Received.Count, B.Received.Count);
         byte[] payload = [23, 0xFE, 0xFD, tag]; // a DTLS application_data-looking datagram (RFC 7983: 20–63)
-        if (!A.SendData(payload) || !B.SendData(payload))
+        bool Got(SimulatedIcePeer peer, int start) => peer.Received.Skip(start).Any(r => r.Data.Length == 4 && r.Data[^1] == tag);
+        var end = Net.Now + maxMilliseconds;
+        while (Net.Now < end)
         {
-            return false;
+            if (!A.SendData(payload) || !B.SendData(payload))
+            {
+                return false;
+            }
+
+            if (Net.RunUntil(() => Got(A, startA) && Got(B, startB), Math.Min(200, end - Net.Now)))
+            {
+                return true;
+            }
         }
 
-        return Net.RunUntil(() => A.Received.Skip(beforeA).Any(r => r.Data[^1] == tag) && B.Received.Skip(beforeB).Any(r => r.Data[^1] == tag), maxMilliseconds);
+        return false;
     }
 
     public string Describe() =>
@@ -212,6 +231,7 @@ internal sealed class NatScenario
             StunServer = Options.Stun ? server : null,
             TurnServer = Options.Turn ? server : (StunAddress?)null,
             TransportPolicy = policy,
+            TurnPassword = Options.TurnPassword,
         };
     }
 
