@@ -114,6 +114,9 @@ internal sealed class SimulatedIcePeer : ISimActor
 
     public int RelayFailures { get; private set; }
 
+    /// <summary>Every failure the TURN client reported (allocation, refresh, permission, channel), with the time and peer.</summary>
+    public List<(long At, StunAddress Peer, TurnClientFailure Failure)> TurnFailures { get; } = [];
+
     public IReadOnlyList<TurnClient> TurnClients => _relays.Select(r => r.Client).ToArray();
 
     /// <summary>Whether the selected pair is relayed and its channel is bound (data then goes as ChannelData).</summary>
@@ -455,8 +458,13 @@ internal sealed class SimulatedIcePeer : ISimActor
 
                 Gathered(candidate);
                 break;
-            case TurnClientEventKind.Failed when e.Failure is { Operation: TurnClientOperation.Allocate }:
-                RelayFailures++;
+            case TurnClientEventKind.Failed when e.Failure is { } failure:
+                TurnFailures.Add((_net.Now, e.Address, failure));
+                if (failure.Operation == TurnClientOperation.Allocate)
+                {
+                    RelayFailures++;
+                }
+
                 break;
         }
     }

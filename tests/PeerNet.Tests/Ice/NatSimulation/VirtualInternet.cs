@@ -69,6 +69,14 @@ internal sealed class VirtualInternet
     /// <summary>Called with each datagram as it arrives at a public node: (source, destination, bytes). For tests that watch the wire.</summary>
     public Action<StunAddress, StunAddress, byte[]>? Observe { get; set; }
 
+    /// <summary>Called with each datagram as it enters the internet: (source, destination, bytes, lost). For tests that watch the wire.</summary>
+    public Action<StunAddress, StunAddress, byte[], bool>? ObserveSent { get; set; }
+
+    /// <summary>Datagrams for which this returns true are lost, on top of the links' random loss (to lose exactly the packets a test names).</summary>
+    public PacketFilter? DropIf { get; set; }
+
+    public long PacketsDroppedByFilter { get; private set; }
+
     public VirtualNat AddNat(string name, string publicIp, NatBehavior behavior, LinkProfile link)
     {
         var nat = new VirtualNat(name, Parse(publicIp), behavior, Random);
@@ -196,8 +204,17 @@ internal sealed class VirtualInternet
             return;
         }
 
+        if (DropIf?.Invoke(source, destination, datagram) == true)
+        {
+            PacketsDroppedByFilter++;
+            ObserveSent?.Invoke(source, destination, datagram.ToArray(), true);
+            return;
+        }
+
         // Each link crossed may lose the packet and adds its delay.
-        if (Lost(from) || Lost(target.Link))
+        var lost = Lost(from) || Lost(target.Link);
+        ObserveSent?.Invoke(source, destination, datagram.ToArray(), lost);
+        if (lost)
         {
             PacketsLost++;
             return;
@@ -254,6 +271,9 @@ internal sealed class VirtualInternet
             host.Deliver(destination.Port, source, datagram);
     }
 }
+
+/// <summary>Decides whether the internet drops a datagram on purpose (targeted loss in tests).</summary>
+internal delegate bool PacketFilter(StunAddress source, StunAddress destination, ReadOnlySpan<byte> datagram);
 
 /// <summary>Receives a datagram on a bound port of a <see cref="VirtualHost"/>.</summary>
 internal delegate void VirtualReceiveHandler(StunAddress source, ReadOnlySpan<byte> datagram);
