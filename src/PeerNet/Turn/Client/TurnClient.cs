@@ -717,6 +717,15 @@ public sealed class TurnClient
                 _permissions.Remove(transaction.Peer);
                 _events.Enqueue(new TurnClientEvent(TurnClientEventKind.Failed, transaction.Peer, Failure: failure));
                 break;
+            case TurnClientOperation.ChannelBind when code == 0 && State == TurnClientState.Allocated
+                && _channelsByPeer.TryGetValue(transaction.Peer, out var unanswered):
+                // No answer is not a refusal: the server may have bound the channel and be relaying ChannelData
+                // on it, which the client must understand once it asked (RFC 8656 §12). Keep the number, send
+                // as Send indications meanwhile, and ask again.
+                unanswered.Bound = false;
+                SendChannelBind(unanswered);
+                _events.Enqueue(new TurnClientEvent(TurnClientEventKind.Failed, transaction.Peer, Failure: failure));
+                break;
             case TurnClientOperation.ChannelBind:
                 if (_channelsByPeer.Remove(transaction.Peer, out var channel))
                 {
