@@ -121,7 +121,17 @@ internal sealed class ConnectionLoad(IPEndPoint server, int serverPid, Action<st
         };
     }
 
-    public Task QuitAsync() => RequestAsync(new JsonObject { ["type"] = "quit" });
+    public async Task QuitAsync()
+    {
+        try
+        {
+            await RequestAsync(new JsonObject { ["type"] = "quit" });
+        }
+        catch (IOException)
+        {
+            // It went before answering: gone all the same.
+        }
+    }
 
     private static long Long(JsonElement e, string name) => e.TryGetProperty(name, out var v) ? (long)v.GetDouble() : 0;
 

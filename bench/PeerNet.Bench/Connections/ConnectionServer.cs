@@ -74,7 +74,7 @@ internal static class ConnectionServer
                     return new JsonObject { ["closed"] = all.Count, ["ms"] = clock.Elapsed.TotalMilliseconds, ["muxConnections"] = mux.ConnectionCount };
                 }
                 case "quit":
-                    quit.Cancel();
+                    _ = Task.Delay(200).ContinueWith(_ => quit.Cancel(), TaskScheduler.Default); // after the answer is written
                     return new JsonObject { ["ok"] = true };
                 default:
                     return new JsonObject { ["error"] = "unknown request" };
@@ -103,7 +103,7 @@ internal static class ConnectionServer
             ["rssBytes"] = rss,
             ["threads"] = threads,
             ["cpuMs"] = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds,
-            ["udpPorts"] = 1,
+            ["udpPorts"] = SignalWire.UdpSockets(),
             ["muxReceived"] = mux.Statistics.DatagramsReceived,
             ["muxDropped"] = mux.Statistics.DroppedTotal,
             ["muxSendFailures"] = mux.Statistics.SendFailures,

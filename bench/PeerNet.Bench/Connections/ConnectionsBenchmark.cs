@@ -167,7 +167,7 @@ public static class ConnectionsBenchmark
 
         string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
         Row("connections asked / open (data channel open)", r => $"{r.Asked} / {r.Opened}{(r.Failed > 0 ? $" ({r.Failed} failed)" : "")}{(r.OpeningTimedOut ? " (time limit)" : "")}");
-        Row("UDP ports the server uses", r => r.UdpPorts.ToString(CultureInfo.InvariantCulture));
+        Row("UDP sockets the server holds", r => r.UdpPorts.ToString(CultureInfo.InvariantCulture));
         Row($"time to open all ({concurrency} at a time), s", r => F(r.OpenSeconds, "F1"));
         Row("handshakes per second", r => F(r.HandshakesPerSecond, "F0"), r => r.HandshakesPerSecond);
         Row("managed heap per idle connection, KiB", r => r.HasManagedHeap ? F(r.ManagedPerConnection / 1024, "F1") : "–");

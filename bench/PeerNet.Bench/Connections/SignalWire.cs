@@ -96,4 +96,25 @@ internal static class SignalWire
         }
         return (rss, threads);
     }
+
+    /// <summary>UDP sockets this process holds: its socket descriptors whose inode is in /proc/self/net/udp or udp6.</summary>
+    public static int UdpSockets()
+    {
+        var inodes = new HashSet<string>();
+        foreach (var table in new[] { "/proc/self/net/udp", "/proc/self/net/udp6" })
+        {
+            foreach (var line in File.ReadLines(table).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length > 9) inodes.Add(fields[9]);
+            }
+        }
+        var count = 0;
+        foreach (var fd in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            var target = new FileInfo(fd).LinkTarget;
+            if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal) && inodes.Contains(target[8..^1])) count++;
+        }
+        return count;
+    }
 }

@@ -6,7 +6,7 @@ It speaks the benchmark's wire (one JSON line per loopback TCP connection, see S
   {"type":"closeAll"}         -> {"closed","ms"}
   {"type":"quit"}
 Every data channel echoes what it receives. aiortc has no shared-port mode: each connection has its
-own UDP socket (counted as udpPorts).
+own UDP socket (udpPorts counts them).
 """
 import asyncio
 import gc
@@ -37,15 +37,22 @@ def proc_status():
 
 
 def udp_ports():
+    # UDP sockets this process holds: its socket fds whose inode is in /proc/self/net/udp or udp6.
+    inodes = set()
+    for table in ("/proc/self/net/udp", "/proc/self/net/udp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                inodes.add(line.split()[9])
     count = 0
     for name in os.listdir("/proc/self/fd"):
         try:
             target = os.readlink(f"/proc/self/fd/{name}")
         except OSError:
             continue
-        if target.startswith("socket:"):
+        if target.startswith("socket:[") and target[8:-1] in inodes:
             count += 1
-    return count  # sockets of any kind; the one TCP listener is not subtracted
+    return count
 
 
 async def handle(request):
