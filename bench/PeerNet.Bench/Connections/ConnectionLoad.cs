@@ -32,6 +32,7 @@ internal sealed record ConnectionResult
     public double RttP50Ms { get; init; }
     public double RttP99Ms { get; init; }
     public double ServerCpuMsDuringEcho { get; init; }
+    public double ServerCpuMsOpening { get; init; }
     public double CloseMs { get; init; }
     public long AfterCloseRss { get; init; }
     public long AfterCloseManaged { get; init; }
@@ -41,6 +42,7 @@ internal sealed record ConnectionResult
     public double RssPerConnection => Opened == 0 ? 0 : (IdleRss - BaselineRss) / (double)Opened;
     public double EchoesPerSecond => EchoSeconds == 0 ? 0 : Echoed / EchoSeconds;
     public double HandshakesPerSecond => OpenSeconds == 0 ? 0 : Opened / OpenSeconds;
+    public double ServerCpuMsPerHandshake => Opened == 0 ? 0 : ServerCpuMsOpening / Opened;
     public double ServerCpuMsPer1000Echoes => Echoed == 0 ? 0 : ServerCpuMsDuringEcho * 1000 / Echoed;
 }
 
@@ -72,9 +74,11 @@ internal sealed class ConnectionLoad(IPEndPoint server, int serverPid, Action<st
         var baseline = await RequestAsync(new JsonObject { ["type"] = "stats" });
 
         log($"{name}: opening {count} connections, {concurrency} handshakes at a time");
+        var cpuBeforeOpening = CpuMs(serverPid);
         var clock = Stopwatch.StartNew();
         var opened = await OpenAsync(count, concurrency, openTimeout);
         var openSeconds = clock.Elapsed.TotalSeconds;
+        var cpuOpening = CpuMs(serverPid) - cpuBeforeOpening;
         log($"{name}: {opened.Sessions.Count} open in {openSeconds:F1} s ({opened.Failed} failed{(opened.TimedOut ? ", stopped at the time limit" : "")})");
 
         await Task.Delay(3000); // at rest: handshake threads gone, consent and heartbeats only
@@ -99,6 +103,7 @@ internal sealed class ConnectionLoad(IPEndPoint server, int serverPid, Action<st
             Failed = opened.Failed,
             OpeningTimedOut = opened.TimedOut,
             OpenSeconds = openSeconds,
+            ServerCpuMsOpening = cpuOpening,
             HasManagedHeap = hasManagedHeap,
             BaselineManaged = Long(baseline, "managedBytes"),
             IdleManaged = Long(idle, "managedBytes"),

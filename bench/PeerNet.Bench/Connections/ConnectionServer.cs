@@ -90,10 +90,12 @@ internal static class ConnectionServer
 
     private static JsonObject Stats(int connections, int openChannels, IceUdpMux mux)
     {
-        // A full, compacting collection twice (finalizers in between): what stays is what the connections hold.
+        // A full compacting collection, finalizers, then an aggressive one, which also gives free GC memory
+        // back to the OS: what stays (heap and RSS) is what the connections hold, not the high-water mark
+        // of the handshakes' garbage.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         var (rss, threads) = SignalWire.ProcStatus();
         return new JsonObject
         {

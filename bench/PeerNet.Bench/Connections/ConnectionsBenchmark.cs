@@ -148,19 +148,14 @@ public static class ConnectionsBenchmark
         text.AppendLine(CultureInfo.InvariantCulture, $"| | {string.Join(" | ", results.Select(r => r.Server == "PeerNet" ? "PeerNet (IceUdpMux)" : "aiortc 1.4 (reference)"))} |{(peernet is not null && aiortc is not null ? " PeerNet vs aiortc |" : "")}");
         text.AppendLine("|---|" + string.Concat(results.Select(_ => "---:|")) + (peernet is not null && aiortc is not null ? "---:|" : ""));
 
-        void Row(string label, Func<ConnectionResult, string> value, Func<ConnectionResult, double>? ratioOf = null, bool lowerIsBetter = false)
+        // The last column is PeerNet ÷ aiortc; each row says which way is better.
+        void Row(string label, Func<ConnectionResult, string> value, Func<ConnectionResult, double>? ratioOf = null)
         {
             var line = new StringBuilder($"| {label} | {string.Join(" | ", results.Select(value))} |");
             if (peernet is not null && aiortc is not null)
             {
-                if (ratioOf is null) line.Append(" |");
-                else
-                {
-                    var (p, a) = (ratioOf(peernet), ratioOf(aiortc));
-                    line.Append(a == 0 || p == 0 ? " – |" : lowerIsBetter
-                        ? string.Create(CultureInfo.InvariantCulture, $" {a / p:F1}× less |")
-                        : string.Create(CultureInfo.InvariantCulture, $" {p / a:F1}× |"));
-                }
+                var (p, a) = ratioOf is null ? (0, 0) : (ratioOf(peernet), ratioOf(aiortc));
+                line.Append(a == 0 || p == 0 ? " |" : string.Create(CultureInfo.InvariantCulture, $" {p / a:F2}× |"));
             }
             text.AppendLine(line.ToString());
         }
@@ -169,16 +164,17 @@ public static class ConnectionsBenchmark
         Row("connections asked / open (data channel open)", r => $"{r.Asked} / {r.Opened}{(r.Failed > 0 ? $" ({r.Failed} failed)" : "")}{(r.OpeningTimedOut ? " (time limit)" : "")}");
         Row("UDP sockets the server holds", r => r.UdpPorts.ToString(CultureInfo.InvariantCulture));
         Row($"time to open all ({concurrency} at a time), s", r => F(r.OpenSeconds, "F1"));
-        Row("handshakes per second", r => F(r.HandshakesPerSecond, "F0"), r => r.HandshakesPerSecond);
+        Row("handshakes per second (higher is better)", r => F(r.HandshakesPerSecond, "F0"), r => r.HandshakesPerSecond);
+        Row("server CPU per handshake, ms (lower is better)", r => F(r.ServerCpuMsPerHandshake, "F1"), r => r.ServerCpuMsPerHandshake);
         Row("managed heap per idle connection, KiB", r => r.HasManagedHeap ? F(r.ManagedPerConnection / 1024, "F1") : "–");
-        Row("RSS per idle connection, KiB", r => F(r.RssPerConnection / 1024, "F1"), r => r.RssPerConnection, lowerIsBetter: true);
-        Row("server RSS with all open, MiB", r => F(r.IdleRss / 1048576.0, "F0"));
+        Row("RSS per idle connection, KiB (lower is better)", r => F(r.RssPerConnection / 1024, "F1"), r => r.RssPerConnection);
+        Row("server RSS at rest before / with all open, MiB", r => $"{F(r.BaselineRss / 1048576.0, "F0")} / {F(r.IdleRss / 1048576.0, "F0")}");
         Row("server threads with all open", r => r.IdleThreads.ToString(CultureInfo.InvariantCulture));
-        Row($"echo: messages/s ({rounds} rounds over all channels, {size} B)", r => F(r.EchoesPerSecond, "F0"), r => r.EchoesPerSecond);
-        Row("echo RTT p50 / p99, ms", r => $"{F(r.RttP50Ms, "F1")} / {F(r.RttP99Ms, "F1")}");
-        Row("server CPU per 1000 echoes, ms", r => F(r.ServerCpuMsPer1000Echoes, "F0"), r => r.ServerCpuMsPer1000Echoes, lowerIsBetter: true);
+        Row($"echo messages/s, {rounds} rounds over all channels, {size} B (higher is better)", r => F(r.EchoesPerSecond, "F0"), r => r.EchoesPerSecond);
+        Row("echo RTT p50 / p99, ms", r => $"{F(r.RttP50Ms, "F1")} / {F(r.RttP99Ms, "F1")}", r => r.RttP50Ms);
+        Row("server CPU per 1000 echoes, ms (lower is better)", r => F(r.ServerCpuMsPer1000Echoes, "F0"), r => r.ServerCpuMsPer1000Echoes);
         Row("echoes lost / not byte-for-byte", r => $"{r.Lost} / {r.Mismatched}");
-        Row("close all, ms", r => F(r.CloseMs, "F0"));
+        Row("close all, ms", r => F(r.CloseMs, "F0"), r => r.CloseMs);
         Row("server RSS after closing all, MiB", r => F(r.AfterCloseRss / 1048576.0, "F0"));
         return text.ToString();
     }
