@@ -667,6 +667,74 @@ public sealed class IceUdpMuxTests
         Assert.Equal(0, mux.TransactionCount);
     }
 
+    [Fact]
+    public async Task ServerReflexiveGatheringWorksThroughTheMuxForManyTransportsAtOnce()
+    {
+        // A STUN server every transport asks at the same time from the same port: answers go back by transaction id.
+        await using var mux = Loopback();
+        using var stun = Client();
+        using var stop = new CancellationTokenSource();
+        var server = Task.Run(() =>
+        {
+            var buffer = new byte[1500];
+            var reply = new byte[200];
+            while (!stop.IsCancellationRequested)
+            {
+                EndPoint from = new IPEndPoint(IPAddress.Any, 0);
+                int length;
+                try
+                {
+                    length = stun.ReceiveFrom(buffer, ref from);
+                }
+                catch (SocketException)
+                {
+                    continue;
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+
+                if (!StunMessageReader.TryParse(buffer.AsSpan(0, length), out var request, out _))
+                {
+                    continue;
+                }
+
+                // A NAT that maps the mux's port to 198.51.100.9 (documentation range; nothing is sent there).
+                var writer = new StunMessageWriter(reply, StunMethod.Binding, StunClass.SuccessResponse, request.TransactionId);
+                writer.AddXorMappedAddress(StunAddress.FromIPAddress(IPAddress.Parse("198.51.100.9"), (ushort)((IPEndPoint)from).Port));
+                writer.AddFingerprint();
+                stun.SendTo(writer.Message, from);
+            }
+        });
+        var transports = Enumerable.Range(0, 6).Select(_ => new IceTransport(new IceTransportOptions
+        {
+            UdpMux = mux,
+            IceServers = [IceServer.Parse($"stun:127.0.0.1:{Local(stun).Port}")],
+            StunServerTimeout = TimeSpan.FromSeconds(5),
+        })).ToList();
+        try
+        {
+            await Task.WhenAll(transports.Select(t => t.GatherAsync())).WaitAsync(Timeout);
+            foreach (var transport in transports)
+            {
+                var reflexive = Assert.Single(transport.LocalCandidates, c => c.Type == IceCandidateType.ServerReflexive);
+                Assert.Equal("198.51.100.9", reflexive.Address);
+                Assert.Equal(mux.LocalEndPoint.Port, reflexive.Port);
+                Assert.Equal("127.0.0.1", reflexive.RelatedAddress);
+            }
+
+            Assert.True(mux.Statistics.RoutedByTransaction >= transports.Count);
+        }
+        finally
+        {
+            stop.Cancel();
+            foreach (var t in transports) await t.DisposeAsync();
+            stun.Close();
+            await server.WaitAsync(Timeout);
+        }
+    }
+
     // ---- Helpers ----
 
     private static IceUdpMux Loopback() => IceUdpMux.Bind(new IceUdpMuxOptions { LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0) });
