@@ -14,6 +14,10 @@ if (args.Length > 0 && args[0] == "turn")
     return await PeerNet.Bench.Turn.TurnBenchmark.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "datachannel")
     return await PeerNet.Bench.DataChannels.DataChannelBenchmark.RunAsync(args[1..]);
+if (args.Length > 0 && args[0] == "connections")
+    return await PeerNet.Bench.Connections.ConnectionsBenchmark.RunAsync(args[1..]);
+if (args.Length > 0 && args[0] == "connections-server")
+    return await PeerNet.Bench.Connections.ConnectionsBenchmark.RunServerModeAsync();
 
 Console.Error.WriteLine("usage: dotnet run -c Release --project bench/PeerNet.Bench -- <benchmark> [options]");
 Console.Error.WriteLine();
@@ -21,10 +25,13 @@ Console.Error.WriteLine("benchmarks:");
 Console.Error.WriteLine("  signaling   the PeerNet hub vs the PeerJS server: N WebSocket clients signalling in rooms");
 Console.Error.WriteLine("  turn        peernet turn vs coturn: STUN Binding/s, ChannelData relay throughput, server CPU per op");
 Console.Error.WriteLine("  datachannel peernet ping over loopback: PeerNet<->PeerNet, PeerNet<->Chromium, Chromium<->Chromium");
+Console.Error.WriteLine("  connections N data channels held by one server process on one UDP port (IceUdpMux) vs aiortc: memory, threads, echo rate");
 Console.Error.WriteLine();
 Console.Error.WriteLine(BenchOptions.Usage);
 Console.Error.WriteLine();
 Console.Error.WriteLine(PeerNet.Bench.Turn.TurnBenchmark.Usage);
 Console.Error.WriteLine();
 Console.Error.WriteLine(PeerNet.Bench.DataChannels.DataChannelBenchmark.Usage);
+Console.Error.WriteLine();
+Console.Error.WriteLine(PeerNet.Bench.Connections.ConnectionsBenchmark.Usage);
 return 2;

@@ -276,12 +276,12 @@ public static partial class DataChannelBenchmark
     private static string Describe(Result r) => $"setup {r.SetupMs,6:F0} ms   rtt p50 {r.RttP50Ms,7:F3} ms   {r.MibPerSecond,7:F1} MiB/s"
         + (r.DiscardedOnSend > 0 ? $"   (Chromium dropped {r.DiscardedOnSend} packets before sending)" : "");
 
-    private static bool IsLoopbackOnly() => !NetworkInterface.GetAllNetworkInterfaces()
+    internal static bool IsLoopbackOnly() => !NetworkInterface.GetAllNetworkInterfaces()
         .Where(i => i.NetworkInterfaceType != NetworkInterfaceType.Loopback && i.OperationalStatus != OperationalStatus.Down)
         .Any(i => i.GetIPProperties().UnicastAddresses.Any(a => a.Address.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6));
 
     /// <summary>Runs this benchmark again inside a fresh loopback-only network namespace, then removes it.</summary>
-    private static async Task<int> RerunInNamespaceAsync(string[] args)
+    internal static async Task<int> RerunInNamespaceAsync(string[] args)
     {
         if (Environment.GetEnvironmentVariable(NamespaceVariable) is not null)
             throw new InvalidOperationException("still not loopback-only inside the benchmark's network namespace");

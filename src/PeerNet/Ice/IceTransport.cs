@@ -42,6 +42,7 @@ public sealed class IceTransport : IAsyncDisposable
     private readonly Dictionary<int, IceCandidate> _hostBySocket = [];
     private readonly List<RelayIceSocket> _relays = [];
     private TaskCompletionSource? _serverReflexiveDone;
+    private IceUdpMuxConnection? _muxConnection;
 
     private volatile SelectedPath? _path;
     private long _timerDeadline = long.MaxValue;
@@ -184,11 +185,16 @@ public sealed class IceTransport : IAsyncDisposable
         _events.Enqueue(() => GatheringStateChanged?.Invoke(IceGatheringState.Gathering));
         _events.Drain();
 
-        var hosts = HostCandidateGatherer.GetHostAddresses(_options.Gathering);
+        var hosts = _options.UdpMux is { } udpMux ? [MuxHostAddress(udpMux)] : HostCandidateGatherer.GetHostAddresses(_options.Gathering);
         var relayOnly = _options.TransportPolicy == IceTransportPolicy.Relay;
         var hostSockets = new List<(int Id, IceCandidate Candidate, AddressFamily Family)>();
         var ordinal = 0;
-        foreach (var host in relayOnly ? [] : hosts)
+        if (_options.UdpMux is not null && !relayOnly && GatherOnMux(_options.UdpMux) is { } muxed)
+        {
+            hostSockets.Add(muxed);
+        }
+
+        foreach (var host in relayOnly || _options.UdpMux is not null ? [] : hosts)
         {
             cancellationToken.ThrowIfCancellationRequested();
             UdpIceSocket socket;
@@ -879,6 +885,55 @@ public sealed class IceTransport : IAsyncDisposable
             RelatedPort = relay.MappedEndPoint.Port,
             Extensions = extensions,
         };
+    }
+
+    // ---- Host candidates on a shared UDP port (IceTransportOptions.UdpMux) ----
+
+    private static IceHostAddress MuxHostAddress(IceUdpMux mux) =>
+        new(mux.LocalEndPoint.Address, (int)(mux.LocalEndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? mux.LocalEndPoint.Address.ScopeId : 0),
+            IPAddress.IsLoopback(mux.LocalEndPoint.Address));
+
+    private (int Id, IceCandidate Candidate, AddressFamily Family)? GatherOnMux(IceUdpMux mux)
+    {
+        var connection = mux.CreateConnection();
+        connection.RegisterUfrag(_agent.LocalUfrag, _agent.LocalPassword);
+
+        // One host candidate per announced address, all on the mux's one socket. The agent pairs only the
+        // first (it knows one candidate per socket); checks to the others arrive on the same socket and are
+        // answered for it, so the remote may use any of them (RFC 8445 §7.3.1.4 learns it as peer-reflexive).
+        var candidates = mux.AnnouncedEndPoints.Select((endPoint, i) => HostCandidateGatherer.CreateHostCandidate(endPoint, i, _agent.LocalUfrag)).ToList();
+        int id;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                _ = connection.DisposeAsync().AsTask();
+                return null;
+            }
+
+            id = ++_nextSocketId;
+            _muxConnection = connection;
+            _sockets.Add(id, connection);
+            _hostBySocket.Add(id, candidates[0]);
+            _localCandidates.AddRange(candidates);
+            if (!mux.LocalEndPoint.Address.Equals(IPAddress.Any) && !mux.LocalEndPoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                _gatheredAddresses.Add(mux.LocalEndPoint.Address);
+            }
+
+            _agent.AddLocalCandidate(candidates[0], id);
+            AfterAgent();
+        }
+
+        connection.Start((s, datagram, remote) => OnReceived(id, datagram, remote));
+        foreach (var candidate in candidates)
+        {
+            IceLog.Gathered(_logger, candidate.ToString());
+            _events.Enqueue(() => CandidateGathered?.Invoke(candidate));
+        }
+
+        _events.Drain();
+        return (id, candidates[0], mux.LocalEndPoint.AddressFamily);
     }
 
     private MdnsResolver GetResolver()

@@ -34,4 +34,12 @@ public sealed class IceTransportOptions
     /// (set it to trust a private CA or a self-signed test certificate).
     /// </summary>
     public System.Net.Security.RemoteCertificateValidationCallback? TurnServerCertificateValidation { get; set; }
+
+    /// <summary>
+    /// Host candidates on this shared UDP port instead of sockets of our own (<see cref="Gathering"/> is then
+    /// not used): the transport registers its ufrag on the mux and announces the mux's addresses. STUN
+    /// servers still give server-reflexive candidates through it; TURN relays keep sockets of their own.
+    /// The mux is not disposed with the transport.
+    /// </summary>
+    public IceUdpMux? UdpMux { get; set; }
 }

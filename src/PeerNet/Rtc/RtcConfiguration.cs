@@ -24,4 +24,9 @@ public sealed record RtcConfiguration
 
     /// <summary>The largest message we accept, advertised as a=max-message-size (RFC 8841 §6).</summary>
     public int MaxMessageSize { get; init; } = 256 * 1024;
+
+    /// <summary>PeerNet extension (not W3C): host candidates on this shared UDP port, one port for many
+    /// connections (see <see cref="PeerNet.Ice.IceUdpMux"/>); local-address options are then not used. The
+    /// caller owns the mux and disposes it after the connections.</summary>
+    public PeerNet.Ice.IceUdpMux? IceUdpMux { get; init; }
 }

@@ -134,6 +134,7 @@ internal sealed class RtcIceLink : IRtcIcePath, IAsyncDisposable
                 },
                 IceServers = [.. _iceServers],
                 TransportPolicy = _configuration.IceTransportPolicy,
+                UdpMux = _configuration.IceUdpMux,
             };
             var transport = new IceTransport(options, _logger);
             transport.CandidateGathered += candidate => LocalCandidate?.Invoke(candidate.ToString());
