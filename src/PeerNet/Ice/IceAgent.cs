@@ -88,6 +88,9 @@ public sealed class IceAgent
     /// <summary>Whether an ICE restart is under way: the selected pair still runs on the previous credentials.</summary>
     public bool IsRestarting => _previousGeneration is not null;
 
+    /// <summary>During a restart, the local ufrag the selected pair still runs on; otherwise null.</summary>
+    public string? PreviousLocalUfrag => _previousGeneration?.LocalUfrag;
+
     /// <summary>The W3C connection state.</summary>
     public IceConnectionState ConnectionState { get; private set; }
 
@@ -221,9 +224,10 @@ public sealed class IceAgent
             _consentLost = false;
             _previousGeneration = null;
         }
-        else if (_generation.RemoteKey is not null && _selected is not null)
+        else if (_selected is not null)
         {
-            _previousGeneration = _generation;
+            // The generation to keep alive is the selected pair's, however many restarts came since.
+            _previousGeneration = _selected.Generation;
         }
 
         _generation = next;

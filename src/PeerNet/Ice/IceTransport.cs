@@ -43,6 +43,7 @@ public sealed class IceTransport : IAsyncDisposable
     private readonly List<RelayIceSocket> _relays = [];
     private TaskCompletionSource? _serverReflexiveDone;
     private IceUdpMuxConnection? _muxConnection;
+    private readonly List<string> _muxUfrags = []; // registered on the mux: the current one, and during a restart the previous
 
     private volatile SelectedPath? _path;
     private long _timerDeadline = long.MaxValue;
@@ -296,6 +297,13 @@ public sealed class IceTransport : IAsyncDisposable
             _agent.Restart(ufrag, password);
             _endOfCandidatesRequested = false;
             _endOfCandidatesDelivered = false;
+            if (_muxConnection is { } mux)
+            {
+                // Both generations are routed here until the restart completes (see RetireMuxUfrags).
+                mux.RegisterUfrag(_agent.LocalUfrag, _agent.LocalPassword);
+                _muxUfrags.Add(_agent.LocalUfrag);
+            }
+
             AfterAgent();
         }
 
@@ -644,6 +652,11 @@ public sealed class IceTransport : IAsyncDisposable
             UpdatePath();
         }
 
+        if (_muxUfrags.Count > 1)
+        {
+            RetireMuxUfrags();
+        }
+
         // The one timer.
         if (_disposed)
         {
@@ -893,6 +906,22 @@ public sealed class IceTransport : IAsyncDisposable
         new(mux.LocalEndPoint.Address, (int)(mux.LocalEndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? mux.LocalEndPoint.Address.ScopeId : 0),
             IPAddress.IsLoopback(mux.LocalEndPoint.Address));
 
+    /// <summary>Stops routing ufrags of generations the agent no longer answers for (a restart completed).</summary>
+    private void RetireMuxUfrags()
+    {
+        var current = _agent.LocalUfrag;
+        var previous = _agent.PreviousLocalUfrag;
+        for (var i = _muxUfrags.Count - 1; i >= 0; i--)
+        {
+            var ufrag = _muxUfrags[i];
+            if (ufrag != current && ufrag != previous)
+            {
+                _muxConnection?.UnregisterUfrag(ufrag);
+                _muxUfrags.RemoveAt(i);
+            }
+        }
+    }
+
     private (int Id, IceCandidate Candidate, AddressFamily Family)? GatherOnMux(IceUdpMux mux)
     {
         var connection = mux.CreateConnection();
@@ -913,6 +942,7 @@ public sealed class IceTransport : IAsyncDisposable
 
             id = ++_nextSocketId;
             _muxConnection = connection;
+            _muxUfrags.Add(_agent.LocalUfrag);
             _sockets.Add(id, connection);
             _hostBySocket.Add(id, candidates[0]);
             _localCandidates.AddRange(candidates);

@@ -125,6 +125,41 @@ public sealed partial class RtcIceRestartTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Restart_on_a_shared_udp_port_routes_the_new_ufrag_and_retires_the_old()
+    {
+        await using var mux = PeerNet.Ice.IceUdpMux.Bind(new PeerNet.Ice.IceUdpMuxOptions { LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0) });
+        await using var server = new RtcPeerConnection(new RtcConfiguration { IceUdpMux = mux });
+        await using var client = new RtcPeerConnection(Loopback);
+        var toServer = new RtcCandidateRelay(client, server);
+        var toClient = new RtcCandidateRelay(server, client);
+        var theirs = new TaskCompletionSource<RtcDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
+        server.DataChannel += (_, c) => theirs.TrySetResult(c);
+        var ours = client.CreateDataChannel("mux");
+        await NegotiateAsync(client, server);
+        toServer.RemoteDescriptionSet();
+        toClient.RemoteDescriptionSet();
+        var channel = await theirs.Task.WaitAsync(Timeout);
+        var received = new ConcurrentQueue<string>();
+        channel.Message += (_, e) => received.Enqueue(e.Text);
+        var before = Ufrag(server.LocalDescription);
+
+        for (var round = 0; round < 3; round++)
+        {
+            client.RestartIce();
+            await NegotiateAsync(client, server);
+            ours.Send($"after restart {round}");
+        }
+
+        var after = Ufrag(server.LocalDescription);
+        Assert.NotEqual(before, after);
+        var deadline = DateTime.UtcNow + Timeout;
+        while ((received.Count < 3 || mux.UfragCount != 1) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Equal(["after restart 0", "after restart 1", "after restart 2"], received);
+        Assert.Equal(1, mux.UfragCount); // the old generations' ufrags no longer route here
+        Assert.Equal(RtcPeerConnectionState.Connected, server.ConnectionState);
+    }
+
+    [Fact]
     public async Task Repeated_offers_before_apply_carry_the_same_new_credentials()
     {
         await ConnectAsync();
