@@ -18,6 +18,12 @@ internal static class EchoCommand
         var options = new PeerCommandOptions();
         var command = new Command("echo", "Join a room and echo every data-channel message back to its sender.");
         options.AddTo(command);
+        var udpPort = new Option<int?>("--udp-port") { Description = "Serve every peer on this one UDP port (server-side ICE: one firewall rule for all peers)" };
+        var udpBind = new Option<string?>("--udp-bind") { Description = "The address --udp-port binds (default 0.0.0.0, which needs --announce)" };
+        var announce = new Option<string[]>("--announce") { Description = "The address peers reach --udp-port at, e.g. the public address of a 1:1 NAT (repeatable; default: the --udp-bind address)" };
+        command.Options.Add(udpPort);
+        command.Options.Add(udpBind);
+        command.Options.Add(announce);
         command.SetAction(async (result, cancellationToken) =>
         {
             RtcConfiguration configuration;
@@ -32,6 +38,22 @@ internal static class EchoCommand
             }
             using var loggers = options.CreateLoggerFactory(result);
             var logger = loggers.CreateLogger("PeerNet.Echo");
+            PeerNet.Ice.IceUdpMux? mux = null;
+            if (result.GetValue(udpPort) is { } port)
+            {
+                try
+                {
+                    mux = BindMux(port, result.GetValue(udpBind), result.GetValue(announce) ?? [], loggers);
+                }
+                catch (Exception e) when (e is ArgumentException or FormatException or System.Net.Sockets.SocketException)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --udp-port {port}: {e.Message}");
+                    return 2;
+                }
+                configuration = configuration with { IceUdpMux = mux };
+                AnsiConsole.MarkupLineInterpolated($"echo: every peer on UDP [bold]{mux.LocalEndPoint}[/] (announced as {string.Join(", ", mux.AnnouncedEndPoints)})");
+            }
+            await using var muxLifetime = mux;
             await using var signaling = new SignalingClient(options.SignalingOptions(result), loggers.CreateLogger<SignalingClient>());
             try
             {
@@ -68,6 +90,17 @@ internal static class EchoCommand
             return 0;
         });
         return command;
+    }
+
+    private static PeerNet.Ice.IceUdpMux BindMux(int port, string? bind, string[] announce, ILoggerFactory loggers)
+    {
+        if (port is < 1 or > 65535) throw new ArgumentException("a UDP port is 1 to 65535");
+        var address = bind is null ? System.Net.IPAddress.Any : System.Net.IPAddress.Parse(bind);
+        var options = new PeerNet.Ice.IceUdpMuxOptions { LocalEndPoint = new System.Net.IPEndPoint(address, port) };
+        foreach (var text in announce) options.AnnouncedAddresses.Add(System.Net.IPAddress.Parse(text));
+        if (options.AnnouncedAddresses.Count == 0 && (address.Equals(System.Net.IPAddress.Any) || address.Equals(System.Net.IPAddress.IPv6Any)))
+            throw new ArgumentException("bound to every address, it needs --announce with the address peers reach it at (or --udp-bind with one address)");
+        return PeerNet.Ice.IceUdpMux.Bind(options, loggers.CreateLogger("PeerNet.Ice.Mux"));
     }
 
     private static void Serve(string remoteId, Peer peer, ILogger logger)

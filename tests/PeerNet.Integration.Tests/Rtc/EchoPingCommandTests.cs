@@ -32,6 +32,37 @@ public sealed class EchoPingCommandTests(BrowserFixture browser, ITestOutputHelp
     }
 
     [Fact]
+    public async Task EchoServesEveryPeerOnOneUdpPort()
+    {
+        var port = FreeUdpPort();
+        using var echo = StartCli("echo", "--hub", _hub.Url.ToString(), "--room", "mux", "--udp-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--udp-bind", "127.0.0.1");
+        await WaitForOutputAsync(echo, "answering every offer");
+        Assert.Contains($"every peer on UDP 127.0.0.1:{port}", echo.Output);
+        // Three pings at once: all reach the one port.
+        var pings = Enumerable.Range(0, 3).Select(_ => RunCliAsync(TimeSpan.FromSeconds(60), "ping", "--hub", _hub.Url.ToString(), "--room", "mux", "--count", "3", "--bytes", "256K")).ToArray();
+        foreach (var (exitCode, text) in await Task.WhenAll(pings))
+        {
+            output.WriteLine(text);
+            Assert.Equal(0, exitCode);
+            Assert.Contains($"remote host udp 127.0.0.1:{port}", text);
+            Assert.Contains("0.2 MiB sent and echoed back", text);
+        }
+        output.WriteLine("--- echo:\n" + echo.Output);
+
+        // Bound to every address without saying which one peers reach: a usage error.
+        var (refused, refusedText) = await RunCliAsync(TimeSpan.FromSeconds(30), "echo", "--hub", _hub.Url.ToString(), "--room", "mux2", "--udp-port", "1");
+        Assert.Equal(2, refused);
+        Assert.Contains("needs --announce", refusedText);
+    }
+
+    private static int FreeUdpPort()
+    {
+        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        probe.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        return ((System.Net.IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    [Fact]
     public async Task PingMeasuresABrowserEcho()
     {
         var page = await ChromiumEchoPeer.StartAsync(browser, output, _hub.Url, "browser-lab", "answer");
