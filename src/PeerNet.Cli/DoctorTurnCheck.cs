@@ -32,11 +32,10 @@ internal static class DoctorTurnCheck
         if (remote is null) return new Outcome(server, false, null, "DNS");
 
         var clock = Stopwatch.StartNew();
-        DoctorTurnProbe first;
+        RelayProbe first;
         try
         {
-            first = await DoctorTurnProbe.AllocateAsync(remote, server.Transport, server.Username ?? "", server.Credential ?? "", server.Host,
-                tlsValidation, timeout, cancellationToken).ConfigureAwait(false);
+            first = await RelayProbe.AllocateAsync(server, remote, tlsValidation, timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is TurnClientException or SocketException or AuthenticationException or IOException)
         {
@@ -49,7 +48,7 @@ internal static class DoctorTurnCheck
         {
             var allocated = clock.Elapsed.TotalMilliseconds;
             report.Add(new DoctorCheck(step, DoctorStatus.Pass,
-                $"authenticated as {server.Username}; relayed address {first.RelayedAddress} (seen from {first.MappedAddress}, lifetime {first.LifetimeSeconds} s)", allocated)
+                $"authenticated as {server.Username}; relayed address {first.RelayedAddress} (seen from {first.MappedAddress}, lifetime {first.Relay.LifetimeSeconds} s)", allocated)
             {
                 Data = new Dictionary<string, string>
                 {
@@ -65,16 +64,15 @@ internal static class DoctorTurnCheck
 
     // Two allocations on one server, each permitting the other's relayed address; pings go out of the
     // first relay to the second, which echoes them back.
-    private static async Task<bool?> RoundTripAsync(IceServer server, IPEndPoint remote, DoctorTurnProbe first, RemoteCertificateValidationCallback? tlsValidation,
+    private static async Task<bool?> RoundTripAsync(IceServer server, IPEndPoint remote, RelayProbe first, RemoteCertificateValidationCallback? tlsValidation,
         TimeSpan timeout, DoctorReport report, CancellationToken cancellationToken)
     {
         var step = $"TURN {server} round trip";
         var clock = Stopwatch.StartNew();
-        DoctorTurnProbe second;
+        RelayProbe second;
         try
         {
-            second = await DoctorTurnProbe.AllocateAsync(remote, server.Transport, server.Username ?? "", server.Credential ?? "", server.Host,
-                tlsValidation, timeout, cancellationToken).ConfigureAwait(false);
+            second = await RelayProbe.AllocateAsync(server, remote, tlsValidation, timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is TurnClientException or SocketException or AuthenticationException or IOException)
         {
@@ -91,7 +89,7 @@ internal static class DoctorTurnCheck
             {
                 using var permissionDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 permissionDeadline.CancelAfter(timeout);
-                await Task.WhenAll(first.CreatePermissionAsync(second.RelayedAddress), second.CreatePermissionAsync(first.RelayedAddress))
+                await Task.WhenAll(first.Relay.CreatePermissionAsync(second.RelayedAddress), second.Relay.CreatePermissionAsync(first.RelayedAddress))
                     .WaitAsync(permissionDeadline.Token).ConfigureAwait(false);
             }
             catch (TurnClientException e) when (e.Failure.Code == 403)
@@ -166,7 +164,7 @@ internal static class DoctorTurnCheck
     }
 
     // Sends one ping, repeating it every 500 ms (the relay is UDP), until it comes back or time runs out.
-    private static async Task<double?> PingAsync(DoctorTurnProbe from, StunAddress to, byte[] payload, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<double?> PingAsync(RelayProbe from, StunAddress to, byte[] payload, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var sent = clock.Elapsed;
@@ -200,7 +198,7 @@ internal static class DoctorTurnCheck
         return null;
     }
 
-    private static async Task EchoAsync(DoctorTurnProbe relay, StunAddress expected, CancellationToken cancellationToken)
+    private static async Task EchoAsync(RelayProbe relay, StunAddress expected, CancellationToken cancellationToken)
     {
         try
         {
@@ -238,5 +236,53 @@ internal static class DoctorTurnCheck
         if (ip.AddressFamily != AddressFamily.InterNetwork) return false;
         var b = ip.GetAddressBytes();
         return b[0] == 10 || (b[0] == 172 && (b[1] & 0xF0) == 16) || (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && (b[1] & 0xC0) == 64);
+    }
+
+    /// <summary>A TURN allocation (<see cref="RelayIceSocket"/>, as ICE uses it) with what peers send through it queued for the checks.</summary>
+    private sealed class RelayProbe : IAsyncDisposable
+    {
+        private readonly System.Threading.Channels.Channel<(StunAddress Peer, byte[] Data)> _received =
+            System.Threading.Channels.Channel.CreateBounded<(StunAddress, byte[])>(
+                new System.Threading.Channels.BoundedChannelOptions(64) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropOldest });
+
+        private RelayProbe(RelayIceSocket relay)
+        {
+            Relay = relay;
+            RelayedAddress = StunAddress.FromIPEndPoint(relay.LocalEndPoint);
+            MappedAddress = StunAddress.FromIPEndPoint(relay.MappedEndPoint);
+            relay.Start((_, datagram, from) =>
+            {
+                if (StunAddress.TryFromSocketAddress(from, out var peer)) _received.Writer.TryWrite((peer, datagram.ToArray()));
+            });
+        }
+
+        public RelayIceSocket Relay { get; }
+
+        public StunAddress RelayedAddress { get; }
+
+        public StunAddress MappedAddress { get; }
+
+        public System.Threading.Channels.ChannelReader<(StunAddress Peer, byte[] Data)> Received => _received.Reader;
+
+        public static async Task<RelayProbe> AllocateAsync(IceServer server, IPEndPoint remote, RemoteCertificateValidationCallback? tlsValidation,
+            TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            var any = remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+            var relay = await RelayIceSocket.AllocateAsync(remote, any, server.Transport, server.Username ?? "", server.Credential ?? "", timeout,
+                server.Host, null, tlsValidation, cancellationToken).ConfigureAwait(false);
+            return new RelayProbe(relay);
+        }
+
+        public bool Send(StunAddress peer, ReadOnlySpan<byte> data)
+        {
+            var address = peer.Family == StunAddressFamily.IPv6 ? new SocketAddress(AddressFamily.InterNetworkV6) : new SocketAddress(AddressFamily.InterNetwork);
+            return peer.TryWriteTo(address) && Relay.Send(data, address);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Relay.DisposeAsync().ConfigureAwait(false);
+            _received.Writer.TryComplete();
+        }
     }
 }

@@ -34,6 +34,7 @@ public sealed class RelayIceSocket : IIceSocket
     private readonly CancellationTokenSource _closed = new();
     private readonly TaskCompletionSource _allocated = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Dictionary<StunAddress, TaskCompletionSource> _permissionWaiters = []; // by peer IP (port 0)
     private IceSocketReceiveHandler? _handler;
     private Task _loop = Task.CompletedTask;
     private long _timerDeadline = long.MaxValue;
@@ -211,6 +212,41 @@ public sealed class RelayIceSocket : IIceSocket
         }
     }
 
+    /// <summary>
+    /// Installs a permission for the IP of <paramref name="peer"/> and completes when the server confirms it;
+    /// faults with <see cref="TurnClientException"/> when the server refuses (403: its peer policy) or the
+    /// allocation fails. For diagnostics (<c>peernet doctor</c>); ICE uses <see cref="CreatePermission"/>.
+    /// </summary>
+    public Task CreatePermissionAsync(StunAddress peer)
+    {
+        var key = peer.WithPort(0);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_permissionWaiters.TryGetValue(key, out var waiter))
+            {
+                waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _permissionWaiters.Add(key, waiter);
+                _client.CreatePermission(peer, Environment.TickCount64);
+                Flush();
+            }
+
+            return waiter.Task;
+        }
+    }
+
+    /// <summary>The lifetime the server granted the allocation, in seconds.</summary>
+    public uint LifetimeSeconds
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _client.LifetimeSeconds;
+            }
+        }
+    }
+
     /// <summary>Binds a channel to <paramref name="peer"/> (for the selected pair): data then travels as ChannelData.</summary>
     public void BindChannel(StunAddress peer)
     {
@@ -279,6 +315,12 @@ public sealed class RelayIceSocket : IIceSocket
         lock (_lock)
         {
             _disposed = true;
+            foreach (var waiter in _permissionWaiters.Values)
+            {
+                waiter.TrySetCanceled();
+            }
+
+            _permissionWaiters.Clear();
         }
 
         await _closed.CancelAsync().ConfigureAwait(false);
@@ -323,10 +365,28 @@ public sealed class RelayIceSocket : IIceSocket
                     MappedEndPoint = e.Mapped.Family == StunAddressFamily.None ? new IPEndPoint(IPAddress.None, 0) : e.Mapped.ToIPEndPoint();
                     _allocated.TrySetResult();
                     break;
+                case TurnClientEventKind.PermissionCreated:
+                    if (_permissionWaiters.Remove(e.Address.WithPort(0), out var created))
+                    {
+                        created.TrySetResult();
+                    }
+
+                    break;
                 case TurnClientEventKind.Failed when e.Failure is { } failure:
                     if (failure.Operation is TurnClientOperation.Allocate or TurnClientOperation.Refresh)
                     {
-                        _allocated.TrySetException(new TurnClientException(failure));
+                        var error = new TurnClientException(failure);
+                        _allocated.TrySetException(error);
+                        foreach (var waiter in _permissionWaiters.Values)
+                        {
+                            waiter.TrySetException(error);
+                        }
+
+                        _permissionWaiters.Clear();
+                    }
+                    else if (failure.Operation == TurnClientOperation.CreatePermission && _permissionWaiters.Remove(e.Address.WithPort(0), out var refused))
+                    {
+                        refused.TrySetException(new TurnClientException(failure));
                     }
 
                     if (failure is { Operation: TurnClientOperation.CreatePermission, Code: 403 })
