@@ -127,7 +127,7 @@ public sealed partial class SctpAssociation
         }
 
         _received.ForwardTo(newCumulative);
-        _reassembly.HandleForwardTsn(newCumulative, forward);
+        _reassembly.HandleForwardTsn(newCumulative, _received.CumulativeTsn, forward);
         if (_reassembly.Oversized)
         {
             AbortForOversizedMessage();

@@ -331,22 +331,40 @@ public sealed partial class SctpAssociation
                     _pendingRetransmits--;
                     _outstandingBytes -= chunk.Length;
                     break;
-                case SentChunkState.Acked:
                 case SentChunkState.Abandoned:
                     continue;
             }
 
+            // Gap-acknowledged fragments of the message are abandoned too, so the FORWARD TSN
+            // (RFC 3758 §3.5 C2 moves only over abandoned chunks) covers the whole message and the
+            // receiver drops what it holds of it.
             chunk.State = SentChunkState.Abandoned;
         }
 
         if (message.Started && message.NextOffset < message.Length)
         {
-            // The unsent tail goes too; the receiver drops the partial message on FORWARD TSN.
+            // The unsent tail goes too. Its fragments never got TSNs, so if the ones sent are already
+            // acknowledged no FORWARD TSN would cover the message and the receiver would keep its head
+            // forever (an ordered stream blocked behind it). A TSN for the missing end fragment,
+            // abandoned at once, makes the FORWARD TSN skip past it and the receiver drop the rest.
             DecreaseBuffered(message.Stream, message.Length - message.NextOffset);
             message.NextOffset = message.Length;
             if (_currentMessage == message)
             {
                 FinishCurrentMessage();
+            }
+
+            if (State is SctpAssociationState.Established or SctpAssociationState.ShutdownPending or SctpAssociationState.ShutdownReceived)
+            {
+                _nextTsn++;
+                ref var end = ref _sent.Push();
+                end.Message = message;
+                end.Offset = 0;
+                end.Length = 0;
+                end.Flags = (byte)(DataChunk.EndingFlag | (message.Unordered ? DataChunk.UnorderedFlag : 0));
+                end.State = SentChunkState.Abandoned;
+                message.FragmentsInQueue++;
+                message.Stream.OutstandingChunks++;
             }
         }
 
