@@ -51,6 +51,7 @@ public sealed partial class SctpAssociation
             return;
         }
 
+        var hadGaps = _received.HasGaps;
         if (!_received.Add(tsnValue))
         {
             Drop(SctpDropReason.ReceiveWindowFull); // too many gaps to report; the peer will resend
@@ -59,9 +60,11 @@ public sealed partial class SctpAssociation
         }
 
         Statistics.DataChunksReceived++;
-        if (!nextInSequence || (data.Flags & DataChunk.ImmediateFlag) != 0)
+        if (!nextInSequence || hadGaps || (data.Flags & DataChunk.ImmediateFlag) != 0)
         {
-            _sackNow = true; // §6.7: out of order, report the gap now
+            // §6.7: out of order, report the gap now; and when a chunk fills (part of) a gap, so the
+            // sender learns at once that its retransmission arrived (RFC 5681 §4.2 does the same).
+            _sackNow = true;
         }
 
         if (data.StreamId >= _inboundStreamLimit)

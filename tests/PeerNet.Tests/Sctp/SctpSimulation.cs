@@ -24,7 +24,7 @@ internal sealed record SimulationScenario
 
     public int ReceiveWindow { get; init; } = 1024 * 1024;
 
-    public int Mtu { get; init; } = 1200;
+    public int Mtu { get; init; } = 1191;
 
     /// <summary>Messages each side sends.</summary>
     public int MessagesPerSide { get; init; } = 20;
