@@ -92,11 +92,15 @@ public sealed partial class SctpAssociation
         Terminate(SctpEvent.Aborted($"the peer sent a message larger than {_options.MaxMessageSize} bytes"), "protocol violation: oversized message");
     }
 
-    /// <summary>§6.2: SACK every second packet with DATA, at once on gaps/duplicates, else after the delay.</summary>
+    /// <summary>
+    /// §6.2: SACK every second packet with DATA, at once on gaps/duplicates, else after the delay.
+    /// Also at once while our window is (nearly) closed: the sender is then probing with one chunk
+    /// at a time (§6.1 A) and waits for this SACK before it may send the next.
+    /// </summary>
     private void AfterDataReceived()
     {
         _packetsSinceSack++;
-        if (_received.HasGaps || _packetsSinceSack >= 2)
+        if (_received.HasGaps || _packetsSinceSack >= 2 || CurrentReceiveWindow() < _options.Mtu)
         {
             _sackNow = true;
         }
@@ -126,6 +130,14 @@ public sealed partial class SctpAssociation
         var newCumulative = forward.NewCumulativeTsn;
         if (SerialNumber.Lte(newCumulative, _received.CumulativeTsn))
         {
+            return;
+        }
+
+        if (!_received.IsWithinWindow(newCumulative))
+        {
+            // A skip further than any TSN we could have been sent (gap reports span 65535) would
+            // make us ignore the peer's real data from then on: drop it.
+            Drop(SctpDropReason.MalformedChunk);
             return;
         }
 

@@ -108,6 +108,12 @@ internal sealed class SctpSimulation
 
     public IReadOnlyList<string> Violations => _violations;
 
+    /// <summary>Called after every exchange at one instant (tests sample state here).</summary>
+    public Action? AfterStep { get; set; }
+
+    /// <summary>While set, the receiving applications read nothing (their windows fill up).</summary>
+    public bool ReadersPaused { get; set; }
+
     /// <summary>Optional packet trace (time, direction, chunk types) for replaying a failing seed.</summary>
     public Action<string>? Trace { get; set; }
 
@@ -356,6 +362,7 @@ internal sealed class SctpSimulation
             }
         }
 
+        AfterStep?.Invoke();
         if ((++_steps & 63) == 0)
         {
             A.CheckInvariants();
@@ -471,6 +478,11 @@ internal sealed class SctpSimulation
             from.Send(m.Stream, m.Id, payload.AsSpan(0, length), options, Now);
             ArrayPool<byte>.Shared.Return(payload);
             any = true;
+        }
+
+        if (ReadersPaused)
+        {
+            return any;
         }
 
         if (Scenario.ReadIntervalMs == 0)

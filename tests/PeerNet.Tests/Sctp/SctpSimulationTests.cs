@@ -50,4 +50,69 @@ public class SctpSimulationTests(ITestOutputHelper output)
 
         output.WriteLine($"{name}: {seeds} seeds in {watch.ElapsedMilliseconds} ms wall, {packets} packets, mean {virtualMs / seeds} ms virtual per seed, {timeouts} T3 expiries, {fastRetransmits} fast retransmits, {abandoned} messages abandoned");
     }
+
+    /// <summary>User data in a full DATA chunk at the default MTU (1191, padded to 1188).</summary>
+    private const int Segment = 1188 - SctpPacket.HeaderLength - DataChunk.HeaderLength;
+
+    /// <summary>
+    /// Without loss, slow start from 10 MTUs grows by one MTU per SACK and the peer SACKs every
+    /// second packet (§6.2, §7.2.1): ×1.5 per round trip. The transfer needs k round trips with
+    /// 10·(1.5^k − 1)/0.5 ≥ packets, plus one for the last data to arrive.
+    /// </summary>
+    [Fact]
+    public void LosslessBulkTransferTakesTheSlowStartRoundTrips()
+    {
+        const int total = 1 << 20;
+        const int rtt = 100;
+        var sim = new SctpSimulation(new SimulationScenario { Name = "lossless", Network = new() { DelayMs = rtt / 2 } }, 1);
+        sim.Connect();
+        sim.AddBulk(total, 16 * 1024);
+        var start = sim.Now;
+        Assert.True(sim.RunUntil(() => sim.BytesDeliveredToB == total, 60_000));
+        var packets = Math.Ceiling((double)total / Segment);
+        var roundTrips = Math.Ceiling(Math.Log((packets * 0.5 / 10) + 1) / Math.Log(1.5)) + 1;
+        output.WriteLine($"1 MiB at {rtt} ms RTT: {sim.Now - start} ms, bound {roundTrips * rtt} ms");
+        Assert.InRange(sim.Now - start, (roundTrips - 2) * rtt, roundTrips * rtt);
+        Assert.Equal(0, sim.A.Statistics.DataChunksRetransmitted);
+    }
+
+    /// <summary>
+    /// Under random loss p, an AIMD sender that halves once per loss event and grows one segment per
+    /// round trip averages sqrt(3/2)/sqrt(p) segments per RTT (Mathis et al., 1997): 8.7 at 2 %. The
+    /// mean over seeds must keep that pace. And losses must be repaired by fast retransmit: T3 is
+    /// only needed when a retransmission is lost again (about packets·p² per run, since a chunk is
+    /// fast-retransmitted once) or when one of the last three segments is lost (fewer than three
+    /// SACKs can report it, about 3p per run); twice that plus a small slack bounds the expiries.
+    /// A sender that recovers by T3 has ~packets·p of them. 256 KiB at 400 ms RTT is the case once
+    /// measured at about 16 s.
+    /// </summary>
+    [Theory]
+    [InlineData(1 << 20, 100, 0.02)]
+    [InlineData(256 << 10, 400, 0.02)]
+    [InlineData(1 << 20, 50, 0.05)]
+    public void BulkTransferUnderRandomLossKeepsTheAimdPace(int total, int rtt, double loss)
+    {
+        const int seeds = 16;
+        double sum = 0;
+        long timeouts = 0;
+        for (var seed = 1; seed <= seeds; seed++)
+        {
+            var sim = new SctpSimulation(new SimulationScenario { Name = "bulk", Network = new() { DelayMs = rtt / 2, Loss = loss } }, seed);
+            sim.Connect();
+            sim.AddBulk(total, 16 * 1024);
+            var start = sim.Now;
+            Assert.True(sim.RunUntil(() => sim.BytesDeliveredToB == total, 600_000), $"seed {seed}");
+            sum += sim.Now - start;
+            timeouts += sim.A.Statistics.RetransmissionTimeouts;
+        }
+
+        var segmentsPerRtt = Math.Sqrt(1.5) / Math.Sqrt(loss);
+        var mathisMs = total / (Segment * segmentsPerRtt) * rtt;
+        var mean = sum / seeds;
+        output.WriteLine($"{total} bytes, RTT {rtt} ms, loss {loss:P0}: mean {mean:F0} ms, AIMD pace {mathisMs:F0} ms, {timeouts} T3 expiries in {seeds} runs");
+        Assert.True(mean <= mathisMs, $"mean {mean:F0} ms, AIMD pace {mathisMs:F0} ms");
+        var packets = Math.Ceiling((double)total / Segment);
+        var expectedTimeouts = seeds * ((packets * loss * loss) + (3 * loss));
+        Assert.True(timeouts <= (2 * expectedTimeouts) + 3, $"{timeouts} T3 expiries, expected about {expectedTimeouts:F1}");
+    }
 }
