@@ -63,21 +63,15 @@ internal sealed class ReassemblyQueue
     }
 
     /// <summary>
-    /// FORWARD TSN (RFC 3758 §3.6): drop fragments at or below the new cumulative TSN that can no
-    /// longer complete, deliver complete ordered messages up to each skipped SSN, move the SSNs on.
+    /// FORWARD TSN (RFC 3758 §3.6): drop partial messages still missing a TSN at or below the
+    /// cumulative TSN point (<paramref name="cumulativeTsn"/>, after the receiver advanced it over
+    /// what it already held), deliver complete ordered messages up to each skipped SSN, move the SSNs on.
     /// </summary>
-    public void HandleForwardTsn(uint newCumulativeTsn, in ForwardTsnChunk forwardTsn)
+    public void HandleForwardTsn(uint newCumulativeTsn, uint cumulativeTsn, in ForwardTsnChunk forwardTsn)
     {
         foreach (var stream in _streams.Values)
         {
-            var list = stream.Unordered;
-            for (var i = list.Count - 1; i >= 0; i--)
-            {
-                if (SerialNumber.Lte(list[i].Tsn, newCumulativeTsn))
-                {
-                    Release(list, i, 1);
-                }
-            }
+            DropUnorderedOrphans(stream.Unordered, newCumulativeTsn, cumulativeTsn);
         }
 
         for (var k = 0; k < forwardTsn.StreamCount; k++)
@@ -115,6 +109,56 @@ internal sealed class ReassemblyQueue
         }
     }
 
+    /// <summary>
+    /// Unordered fragments that can never complete: those at or below the skipped point, and those
+    /// above it whose message began at a TSN that is received or skipped but not held (no B flag,
+    /// the TSN before them at or below the cumulative point and gone). A sender may skip only the
+    /// lost fragments of a message and leave gap-acknowledged ones above the FORWARD TSN point.
+    /// </summary>
+    private void DropUnorderedOrphans(FragmentList list, uint newCumulativeTsn, uint cumulativeTsn)
+    {
+        var i = 0;
+        var previousKeptTsn = 0u;
+        var hasPreviousKept = false;
+        var previousKeptEnds = false;
+        while (i < list.Count)
+        {
+            ref var f = ref list[i];
+            var orphan = SerialNumber.Lte(f.Tsn, newCumulativeTsn);
+            if (!orphan && (f.Flags & DataChunk.BeginningFlag) == 0)
+            {
+                var joinsPrevious = hasPreviousKept && previousKeptTsn == f.Tsn - 1 && !previousKeptEnds;
+                orphan = !joinsPrevious && SerialNumber.Lte(f.Tsn - 1, cumulativeTsn);
+            }
+
+            if (orphan)
+            {
+                var tsn = f.Tsn;
+                Release(list, i, 1);
+
+                // The rest of the same message goes too.
+                while (i < list.Count && list[i].Tsn == tsn + 1 && (list[i].Flags & DataChunk.BeginningFlag) == 0)
+                {
+                    tsn = list[i].Tsn;
+                    var ends = (list[i].Flags & DataChunk.EndingFlag) != 0;
+                    Release(list, i, 1);
+                    if (ends)
+                    {
+                        break;
+                    }
+                }
+
+                hasPreviousKept = false;
+                continue;
+            }
+
+            previousKeptTsn = f.Tsn;
+            previousKeptEnds = (f.Flags & DataChunk.EndingFlag) != 0;
+            hasPreviousKept = true;
+            i++;
+        }
+    }
+
     /// <summary>Incoming stream reset (RFC 6525 §5.2.2): SSN back to 0, leftovers dropped.</summary>
     public void ResetStream(ushort streamId)
     {
@@ -148,6 +192,25 @@ internal sealed class ReassemblyQueue
         }
 
         _streams.Clear();
+    }
+
+    /// <summary>What is held, for test failure messages: stream, TSN, SSN and B/E flags of each fragment.</summary>
+    public string Describe()
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var (id, stream) in _streams)
+        {
+            foreach (var (list, kind) in new[] { (stream.Ordered, "o"), (stream.Unordered, "u") })
+            {
+                for (var i = 0; i < list.Count; i++)
+                {
+                    ref var f = ref list[i];
+                    text.Append($"[s{id}{kind} tsn {f.Tsn} ssn {f.Ssn} next {stream.NextSsn} {((f.Flags & DataChunk.BeginningFlag) != 0 ? "B" : "")}{((f.Flags & DataChunk.EndingFlag) != 0 ? "E" : "")} {f.Length}b] ");
+                }
+            }
+        }
+
+        return text.ToString();
     }
 
     private InboundStream GetStream(ushort id)

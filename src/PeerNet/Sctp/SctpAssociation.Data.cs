@@ -51,6 +51,7 @@ public sealed partial class SctpAssociation
             return;
         }
 
+        var hadGaps = _received.HasGaps;
         if (!_received.Add(tsnValue))
         {
             Drop(SctpDropReason.ReceiveWindowFull); // too many gaps to report; the peer will resend
@@ -59,9 +60,11 @@ public sealed partial class SctpAssociation
         }
 
         Statistics.DataChunksReceived++;
-        if (!nextInSequence || (data.Flags & DataChunk.ImmediateFlag) != 0)
+        if (!nextInSequence || hadGaps || (data.Flags & DataChunk.ImmediateFlag) != 0)
         {
-            _sackNow = true; // §6.7: out of order, report the gap now
+            // §6.7: out of order, report the gap now; and when a chunk fills (part of) a gap, so the
+            // sender learns at once that its retransmission arrived (RFC 5681 §4.2 does the same).
+            _sackNow = true;
         }
 
         if (data.StreamId >= _inboundStreamLimit)
@@ -89,11 +92,15 @@ public sealed partial class SctpAssociation
         Terminate(SctpEvent.Aborted($"the peer sent a message larger than {_options.MaxMessageSize} bytes"), "protocol violation: oversized message");
     }
 
-    /// <summary>§6.2: SACK every second packet with DATA, at once on gaps/duplicates, else after the delay.</summary>
+    /// <summary>
+    /// §6.2: SACK every second packet with DATA, at once on gaps/duplicates, else after the delay.
+    /// Also at once while our window is (nearly) closed: the sender is then probing with one chunk
+    /// at a time (§6.1 A) and waits for this SACK before it may send the next.
+    /// </summary>
     private void AfterDataReceived()
     {
         _packetsSinceSack++;
-        if (_received.HasGaps || _packetsSinceSack >= 2)
+        if (_received.HasGaps || _packetsSinceSack >= 2 || CurrentReceiveWindow() < _options.Mtu)
         {
             _sackNow = true;
         }
@@ -126,8 +133,16 @@ public sealed partial class SctpAssociation
             return;
         }
 
+        if (!_received.IsWithinWindow(newCumulative))
+        {
+            // A skip further than any TSN we could have been sent (gap reports span 65535) would
+            // make us ignore the peer's real data from then on: drop it.
+            Drop(SctpDropReason.MalformedChunk);
+            return;
+        }
+
         _received.ForwardTo(newCumulative);
-        _reassembly.HandleForwardTsn(newCumulative, forward);
+        _reassembly.HandleForwardTsn(newCumulative, _received.CumulativeTsn, forward);
         if (_reassembly.Oversized)
         {
             AbortForOversizedMessage();

@@ -248,9 +248,10 @@ public sealed partial class SctpAssociation
         _peerNextReconfigRequestSeq = _peerInitialTsn;
         _lastReconfigResult = SctpReconfigurationResult.SuccessNothingToDo;
 
-        // §7.2.1: initial cwnd = min(4 MTU, max(2 MTU, 4380)); ssthresh = the peer's window.
-        var mtu = _options.Mtu;
-        _cwnd = Math.Min(4 * mtu, Math.Max(2 * mtu, 4380));
+        // §7.2.1: initial ssthresh = the peer's window; initial cwnd per the options (10 MTUs, or
+        // the RFC's min(4 MTU, max(2 MTU, 4380))).
+        _cwnd = InitialCongestionWindow;
+        _lastDataSentAt = _now;
         _ssthresh = _peerReceiverWindow;
         _peerRwnd = _peerReceiverWindow;
         _outboundStreamLimit = Math.Min(_options.OutboundStreams, _peerInboundStreams);

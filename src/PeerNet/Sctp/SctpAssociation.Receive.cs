@@ -73,16 +73,21 @@ public sealed partial class SctpAssociation
             return;
         }
 
-        if (firstType != SctpChunkType.CookieEcho && header.VerificationTag != _localTag)
+        if (firstType is SctpChunkType.Abort or SctpChunkType.ShutdownComplete)
         {
-            // §8.5.1 B/C: ABORT and SHUTDOWN COMPLETE may reflect the peer's own tag (T bit).
-            var reflected = (firstFlags & ErrorCauses.TFlag) != 0 && _peerTag != 0 && header.VerificationTag == _peerTag
-                && firstType is SctpChunkType.Abort or SctpChunkType.ShutdownComplete;
-            if (!reflected)
+            // §8.5.1 B/C: with the T bit the tag must be the peer's own (reflected), without it ours;
+            // anything else is discarded.
+            var expected = (firstFlags & ErrorCauses.TFlag) != 0 ? _peerTag : _localTag;
+            if (expected == 0 || header.VerificationTag != expected)
             {
                 Drop(SctpDropReason.WrongVerificationTag);
                 return;
             }
+        }
+        else if (firstType != SctpChunkType.CookieEcho && header.VerificationTag != _localTag)
+        {
+            Drop(SctpDropReason.WrongVerificationTag);
+            return;
         }
 
         _dataInPacket = false;

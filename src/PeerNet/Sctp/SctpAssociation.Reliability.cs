@@ -57,6 +57,7 @@ public sealed partial class SctpAssociation
 
         // Gap ack blocks: mark what they cover; remember the highest TSN newly acknowledged.
         var highestNewlyAcked = cumulativeAdvanced ? cumulative : ackPoint;
+        var highestReported = cumulative;
         var anyNewGapAck = false;
         for (var b = 0; b < sack.GapAckBlockCount; b++)
         {
@@ -68,6 +69,11 @@ public sealed partial class SctpAssociation
 
             var first = cumulative + block.Start;
             var last = cumulative + block.End;
+            if (SerialNumber.Gt(last, highestReported) && SerialNumber.Lt(last, _nextTsn))
+            {
+                highestReported = last;
+            }
+
             if (SerialNumber.Lt(last, _sent.FirstTsn))
             {
                 continue;
@@ -110,42 +116,27 @@ public sealed partial class SctpAssociation
             _errorCount = 0; // §8.3: the peer is alive
         }
 
-        // §7.2.4: count miss indications for chunks below the highest newly acked TSN.
-        if (anyNewGapAck)
-        {
-            CountMissIndications(highestNewlyAcked);
-        }
+        _sackSinceT3 = true;
 
+        // §7.2.4: Fast Recovery ends once the cumulative ack reaches the exit point.
         if (_inFastRecovery && SerialNumber.Gte(cumulative, _fastRecoveryExit))
         {
             _inFastRecovery = false;
         }
 
-        // §7.2.1 / §7.2.2: grow cwnd only when the cumulative ack advanced and the window was in use.
-        if (cumulativeAdvanced && !_inFastRecovery && bytesNewlyAcked > 0)
-        {
-            var mtu = _options.Mtu;
-            if (_cwnd <= _ssthresh)
-            {
-                if (flightBefore + mtu >= _cwnd)
-                {
-                    _cwnd += Math.Min(bytesNewlyAcked, mtu);
-                }
-            }
-            else
-            {
-                _partialBytesAcked += bytesNewlyAcked;
-                if (_partialBytesAcked >= _cwnd && flightBefore + mtu >= _cwnd)
-                {
-                    _partialBytesAcked -= _cwnd;
-                    _cwnd += mtu;
-                }
-            }
-        }
+        // §7.2.4 note: the §7.2.1 / §7.2.2 window adjustments come before any fast retransmit.
+        GrowCongestionWindow(flightBefore, bytesNewlyAcked, cumulativeAdvanced);
 
-        if (_flightSize == 0)
+        // §7.2.4: miss indications for TSNs below the highest newly acknowledged one (HTNA); in Fast
+        // Recovery a SACK that advances the cumulative ack counts every TSN it reports missing, so
+        // a second loss in the same window is repaired without waiting for T3.
+        if (_inFastRecovery && cumulativeAdvanced)
         {
-            _partialBytesAcked = 0;
+            CountMissIndications(SerialNumber.Gt(highestReported, highestNewlyAcked) ? highestReported : highestNewlyAcked);
+        }
+        else if (anyNewGapAck)
+        {
+            CountMissIndications(highestNewlyAcked);
         }
 
         // §6.2.1: the peer's window minus what is still outstanding.
@@ -173,6 +164,51 @@ public sealed partial class SctpAssociation
         }
 
         CheckShutdownProgress();
+    }
+
+    /// <summary>
+    /// Slow start (RFC 9260 §7.2.1) and congestion avoidance (§7.2.2). Neither grows cwnd in Fast
+    /// Recovery, when the window was not in use (flightsize below cwnd by more than an MTU before
+    /// the SACK), or unless the SACK advanced the cumulative ack.
+    /// </summary>
+    private void GrowCongestionWindow(long flightBefore, long bytesNewlyAcked, bool cumulativeAdvanced)
+    {
+        var mtu = _options.Mtu;
+        var fullyUtilized = flightBefore + mtu >= _cwnd;
+        if (!_inFastRecovery && bytesNewlyAcked > 0)
+        {
+            if (_cwnd <= _ssthresh)
+            {
+                // Slow start: by at most the bytes acknowledged and at most one MTU per SACK.
+                if (cumulativeAdvanced && fullyUtilized)
+                {
+                    _cwnd += Math.Min(bytesNewlyAcked, mtu);
+                }
+            }
+            else
+            {
+                // Congestion avoidance: one MTU per cwnd of bytes acknowledged (partial_bytes_acked
+                // counts cumulative and gap-acknowledged bytes alike).
+                _partialBytesAcked += bytesNewlyAcked;
+                if (_partialBytesAcked >= _cwnd)
+                {
+                    if (fullyUtilized && cumulativeAdvanced)
+                    {
+                        _partialBytesAcked -= _cwnd;
+                        _cwnd += mtu;
+                    }
+                    else if (!fullyUtilized)
+                    {
+                        _partialBytesAcked = _cwnd;
+                    }
+                }
+            }
+        }
+
+        if (_outstandingBytes == 0)
+        {
+            _partialBytesAcked = 0; // §7.2.2: everything sent is acknowledged
+        }
     }
 
     /// <summary>Takes an acknowledged chunk out of flight; returns its bytes if they count as newly acked.</summary>
@@ -224,10 +260,12 @@ public sealed partial class SctpAssociation
         if (marked)
         {
             Statistics.FastRetransmits++;
-            _fastRetransmitPending = true;
             if (!_inFastRecovery)
             {
-                // §7.2.3 / §7.2.4: halve once per loss event; fast recovery until the exit point is acked.
+                // §7.2.4 steps 2, 3, 6: halve once per loss event (§7.2.3), send one packet of the marked
+                // chunks at once regardless of cwnd, and stay in Fast Recovery until the exit point is
+                // acked. Chunks marked later in the same recovery wait for cwnd.
+                _fastRetransmitPending = true;
                 _ssthresh = Math.Max(_cwnd / 2, 4L * _options.Mtu);
                 _cwnd = _ssthresh;
                 _partialBytesAcked = 0;
@@ -247,17 +285,24 @@ public sealed partial class SctpAssociation
         }
 
         Statistics.RetransmissionTimeouts++;
-        if (++_errorCount > _options.MaxRetransmissions)
+
+        // §8.3 counts consecutive timeouts; but a peer that keeps answering our zero-window probes
+        // with SACKs is alive, only not reading (the persist rule of RFC 9293 §3.8.6.1).
+        var probingClosedWindow = _peerRwnd <= 0 && _sackSinceT3;
+        _sackSinceT3 = false;
+        if (!probingClosedWindow && ++_errorCount > _options.MaxRetransmissions)
         {
             Fail("too many retransmissions: the peer is unreachable");
             return;
         }
 
+        // E1, E2: ssthresh = max(cwnd/2, 4 MTU), cwnd = 1 MTU, RTO doubled up to RTO.Max.
         BackOffRto();
         _ssthresh = Math.Max(_cwnd / 2, 4L * _options.Mtu);
         _cwnd = _options.Mtu;
         _partialBytesAcked = 0;
         _inFastRecovery = false;
+        _fastRetransmitPending = false;
         _rttMeasuring = false;
         for (var i = 0; i < _sent.Count; i++)
         {
@@ -273,7 +318,11 @@ public sealed partial class SctpAssociation
                 continue;
             }
 
+            // E3: everything outstanding goes again, the earliest first (one packet now, the rest
+            // as cwnd allows); a fresh round of miss indications may fast-retransmit it again.
             chunk.State = SentChunkState.NeedsRetransmit;
+            chunk.FastRetransmitted = false;
+            chunk.MissIndications = 0;
             _flightSize -= chunk.WireSize;
             _pendingRetransmits++;
         }
@@ -331,22 +380,40 @@ public sealed partial class SctpAssociation
                     _pendingRetransmits--;
                     _outstandingBytes -= chunk.Length;
                     break;
-                case SentChunkState.Acked:
                 case SentChunkState.Abandoned:
                     continue;
             }
 
+            // Gap-acknowledged fragments of the message are abandoned too, so the FORWARD TSN
+            // (RFC 3758 §3.5 C2 moves only over abandoned chunks) covers the whole message and the
+            // receiver drops what it holds of it.
             chunk.State = SentChunkState.Abandoned;
         }
 
         if (message.Started && message.NextOffset < message.Length)
         {
-            // The unsent tail goes too; the receiver drops the partial message on FORWARD TSN.
+            // The unsent tail goes too. Its fragments never got TSNs, so if the ones sent are already
+            // acknowledged no FORWARD TSN would cover the message and the receiver would keep its head
+            // forever (an ordered stream blocked behind it). A TSN for the missing end fragment,
+            // abandoned at once, makes the FORWARD TSN skip past it and the receiver drop the rest.
             DecreaseBuffered(message.Stream, message.Length - message.NextOffset);
             message.NextOffset = message.Length;
             if (_currentMessage == message)
             {
                 FinishCurrentMessage();
+            }
+
+            if (State is SctpAssociationState.Established or SctpAssociationState.ShutdownPending or SctpAssociationState.ShutdownReceived)
+            {
+                _nextTsn++;
+                ref var end = ref _sent.Push();
+                end.Message = message;
+                end.Offset = 0;
+                end.Length = 0;
+                end.Flags = (byte)(DataChunk.EndingFlag | (message.Unordered ? DataChunk.UnorderedFlag : 0));
+                end.State = SentChunkState.Abandoned;
+                message.FragmentsInQueue++;
+                message.Stream.OutstandingChunks++;
             }
         }
 

@@ -17,7 +17,8 @@ public sealed partial class SctpAssociation
     /// </summary>
     public int PollTransmit(Span<byte> destination)
     {
-        var limit = Math.Min(destination.Length, _options.Mtu);
+        // Every chunk is padded to 4 bytes (RFC 9260 §3.2), so a packet is too: round the limit down.
+        var limit = Math.Min(destination.Length, _options.Mtu) & ~3;
         if (limit < 256)
         {
             throw new ArgumentException("The destination must hold at least 256 bytes (ideally the MTU).", nameof(destination));
@@ -133,6 +134,7 @@ public sealed partial class SctpAssociation
                 _flightSize += chunk.WireSize;
                 _pendingRetransmits--;
                 Statistics.DataChunksRetransmitted++;
+                _lastDataSentAt = _now;
                 if (_rttMeasuring && _rttTsn == tsn)
                 {
                     _rttMeasuring = false; // Karn's algorithm (§6.3.1 C5)
@@ -145,6 +147,12 @@ public sealed partial class SctpAssociation
             return position;
         }
 
+        if (_flightSize == 0 && _outstandingBytes == 0)
+        {
+            DecayIdleCongestionWindow();
+        }
+
+        // §6.1 A: no new data into a closed receive window, except one chunk in flight as a probe.
         while (_flightSize < _cwnd && (_peerRwnd > 0 || _flightSize == 0))
         {
             var room = limit - position - DataChunk.HeaderLength;
@@ -169,6 +177,7 @@ public sealed partial class SctpAssociation
             _peerRwnd -= length;
             position += DataChunk.Write(packet[position..], flags, tsn, message.Stream.Id, message.Ssn, message.Ppid, message.Buffer.AsSpan(offset, length));
             Statistics.DataChunksSent++;
+            _lastDataSentAt = _now;
             if (!_rttMeasuring)
             {
                 _rttMeasuring = true;
@@ -181,6 +190,27 @@ public sealed partial class SctpAssociation
     }
 
     /// <summary>
+    /// §7.2.1: a sender that sent no data for a while no longer knows the path; cwnd halves per RTO
+    /// of idleness. RFC 9260 stops at 4 MTU; we stop at the initial window (as RFC 5681 §4.1's restart
+    /// window does for TCP), since a fresh association would start there anyway.
+    /// </summary>
+    private void DecayIdleCongestionWindow()
+    {
+        var floor = Math.Min(_cwnd, InitialCongestionWindow);
+        if (_cwnd <= floor || _rto <= 0)
+        {
+            return;
+        }
+
+        var idle = _now - _lastDataSentAt;
+        for (var periods = idle / _rto; periods > 0 && _cwnd > floor; periods--)
+        {
+            _cwnd = Math.Max(_cwnd / 2, floor);
+            _lastDataSentAt += _rto;
+        }
+    }
+
+    /// <summary>
     /// Cuts the next fragment (at most <paramref name="room"/> bytes) from the current message, or
     /// starts the next message round-robin over the streams. All fragments of a message take
     /// consecutive TSNs (§6.9), so a message is finished before another starts.
@@ -190,7 +220,7 @@ public sealed partial class SctpAssociation
         message = null!;
         offset = length = 0;
         flags = 0;
-        var maxFragment = _options.Mtu - SctpPacket.HeaderLength - DataChunk.HeaderLength;
+        var maxFragment = (_options.Mtu & ~3) - SctpPacket.HeaderLength - DataChunk.HeaderLength;
         while (true)
         {
             if (_currentMessage is null)

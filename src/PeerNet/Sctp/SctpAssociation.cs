@@ -71,6 +71,8 @@ public sealed partial class SctpAssociation
     private long _partialBytesAcked;
     private long _peerRwnd;
     private bool _inFastRecovery;
+    private bool _sackSinceT3;
+    private long _lastDataSentAt;
     private uint _fastRecoveryExit;
     private bool _fastRetransmitPending;
     private int _pendingRetransmits;
@@ -109,6 +111,11 @@ public sealed partial class SctpAssociation
         if (_options.MaxMessageSize < 1 || _options.ReceiveWindow < 1500 || _options.OutboundStreams == 0 || _options.InboundStreams == 0)
         {
             throw new ArgumentOutOfRangeException(nameof(options), "MaxMessageSize, ReceiveWindow (>= 1500) and stream counts must be positive.");
+        }
+
+        if (_options.MinRtoMs < 1 || _options.MaxRtoMs < _options.MinRtoMs || _options.InitialRtoMs < 1 || _options.MinRtoVarianceMs < 0 || _options.InitialCongestionWindowMtus < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "RTO bounds must satisfy 1 <= MinRtoMs <= MaxRtoMs, InitialRtoMs >= 1; MinRtoVarianceMs and InitialCongestionWindowMtus must not be negative.");
         }
 
         _logger = _options.Logger;
@@ -515,9 +522,22 @@ public sealed partial class SctpAssociation
         }
     }
 
+    /// <summary>The initial (and idle restart) congestion window in bytes (RFC 9260 §7.2.1, see the option).</summary>
+    private long InitialCongestionWindow
+    {
+        get
+        {
+            var mtu = _options.Mtu;
+            return _options.InitialCongestionWindowMtus > 0
+                ? (long)_options.InitialCongestionWindowMtus * mtu
+                : Math.Min(4 * mtu, Math.Max(2 * mtu, 4380));
+        }
+    }
+
     private void UpdateRto(long measuredMs)
     {
-        // RFC 9260 §6.3.1 with alpha = 1/8, beta = 1/4 and a 1 ms clock granularity.
+        // RFC 9260 §6.3.1 (= RFC 6298 §2) with alpha = 1/8, beta = 1/4; the variance term is floored
+        // at MinRtoVarianceMs (RFC 6298's G), so RTO >= SRTT + the peer's delayed-SACK time.
         var r = Math.Max(0, measuredMs);
         if (!_hasRtt)
         {
@@ -531,7 +551,7 @@ public sealed partial class SctpAssociation
             _srtt = (0.875 * _srtt) + (0.125 * r);
         }
 
-        var rto = (long)Math.Ceiling(_srtt + Math.Max(1, 4 * _rttvar));
+        var rto = (long)Math.Ceiling(_srtt + Math.Max(Math.Max(1, _options.MinRtoVarianceMs), 4 * _rttvar));
         _rto = Math.Clamp(rto, _options.MinRtoMs, _options.MaxRtoMs);
     }
 
