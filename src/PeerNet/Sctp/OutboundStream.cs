@@ -1,13 +1,19 @@
 namespace PeerNet.Sctp;
 
 /// <summary>
-/// Send-side state of one outgoing stream: its next SSN, the queue of messages not yet fully
-/// fragmented, the bytes still to send (W3C bufferedAmount), and its RFC 6525 reset progress.
+/// Send-side state of one outgoing stream: its next SSN (with I-DATA: its next ordered and unordered
+/// message identifiers), the queue of messages not yet fully fragmented, the bytes still to send
+/// (W3C bufferedAmount), and its RFC 6525 reset progress.
 /// </summary>
 internal sealed class OutboundStream(ushort id)
 {
     public readonly ushort Id = id;
-    public ushort NextSsn;
+
+    /// <summary>Next ordered MID (RFC 8260 §2.1); with DATA its low 16 bits are the SSN (serial arithmetic wraps alike).</summary>
+    public uint NextOrderedMid;
+
+    /// <summary>Next unordered MID (I-DATA only: DATA gives unordered messages no number).</summary>
+    public uint NextUnorderedMid;
     public OutgoingMessage? Head;
     public OutgoingMessage? Tail;
     public int QueuedMessages;
@@ -82,7 +88,15 @@ internal sealed class OutgoingMessage
     public int MaxRetransmits = -1;
     public long ExpiresAt = long.MaxValue;
     public int NextOffset;
-    public ushort Ssn;
+
+    /// <summary>MID (I-DATA) or, in its low 16 bits, SSN (DATA, ordered messages).</summary>
+    public uint Mid;
+
+    /// <summary>Next fragment sequence number (I-DATA, RFC 8260 §2.1).</summary>
+    public uint NextFsn;
+
+    /// <summary>Counted among the interleaved messages being fragmented (see SctpAssociation.Transmit).</summary>
+    public bool Open;
     public bool Started;
     public uint FirstTsn;
     public int FragmentsInQueue;
@@ -102,7 +116,9 @@ internal sealed class OutgoingMessage
         MaxRetransmits = -1;
         ExpiresAt = long.MaxValue;
         NextOffset = 0;
-        Ssn = 0;
+        Mid = 0;
+        NextFsn = 0;
+        Open = false;
         Started = false;
         FirstTsn = 0;
         FragmentsInQueue = 0;

@@ -2,53 +2,97 @@ using System.Buffers.Binary;
 
 namespace PeerNet.Sctp;
 
-/// <summary>Receiving DATA (RFC 9260 §6.2, §6.5) and FORWARD TSN (RFC 3758 §3.6).</summary>
+/// <summary>
+/// Receiving DATA and I-DATA (RFC 9260 §6.2, §6.5, RFC 8260 §2.2.3), FORWARD TSN and I-FORWARD-TSN
+/// (RFC 3758 §3.6, RFC 8260 §2.3.2).
+/// </summary>
 public sealed partial class SctpAssociation
 {
     private void HandleData(in DataChunk data)
     {
+        if (AcceptPayload(data.Tsn, data.Flags, data.StreamId, data.UserData.Length, SctpChunkType.Data))
+        {
+            _reassembly.Add(data);
+            if (_reassembly.Oversized)
+            {
+                AbortForOversizedMessage();
+            }
+        }
+    }
+
+    private void HandleIData(in IDataChunk data)
+    {
+        if (!data.Beginning && data.FragmentSequenceNumber == 0 && State is >= SctpAssociationState.Established and not SctpAssociationState.ShutdownAckSent && _interleaving)
+        {
+            // RFC 8260 §2.1: FSN 0 is the first fragment's, which carries the B bit.
+            AbortForProtocolViolation("I-DATA fragment with FSN 0 but no B bit");
+            return;
+        }
+
+        if (AcceptPayload(data.Tsn, data.Flags, data.StreamId, data.UserData.Length, SctpChunkType.IData))
+        {
+            _interleavedReassembly.Add(data);
+            if (_interleavedReassembly.Oversized)
+            {
+                AbortForOversizedMessage();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The TSN bookkeeping shared by DATA and I-DATA: state, negotiated chunk kind, empty chunks,
+    /// duplicates, the receive window, the stream range. True when the user data goes to reassembly.
+    /// </summary>
+    private bool AcceptPayload(uint tsnValue, byte flags, ushort streamId, int userDataLength, SctpChunkType kind)
+    {
         if (State is < SctpAssociationState.Established or SctpAssociationState.ShutdownAckSent)
         {
             Drop(SctpDropReason.UnexpectedChunk);
-            return;
+            return false;
+        }
+
+        if ((kind == SctpChunkType.IData) != _interleaving)
+        {
+            // RFC 8260 §2.2.3: DATA when I-DATA was negotiated, or I-DATA when it was not, aborts.
+            AbortForProtocolViolation(_interleaving ? "DATA chunk although I-DATA was negotiated" : "I-DATA chunk although I-DATA was not negotiated");
+            return false;
         }
 
         _dataInPacket = true;
-        if (data.UserData.IsEmpty)
+        if (userDataLength == 0)
         {
             // §6.2: a DATA chunk without user data is answered with ABORT (No User Data).
             Span<byte> tsn = stackalloc byte[4];
-            BinaryPrimitives.WriteUInt32BigEndian(tsn, data.Tsn);
+            BinaryPrimitives.WriteUInt32BigEndian(tsn, tsnValue);
             QueueAbort(SctpErrorCauseCode.NoUserData, tsn);
             Terminate(SctpEvent.Aborted("the peer sent a DATA chunk with no user data"), "protocol violation: empty DATA");
-            return;
+            return false;
         }
 
-        var tsnValue = data.Tsn;
         if (_received.IsReceived(tsnValue))
         {
             _received.AddDuplicate(tsnValue);
             Statistics.DuplicateDataChunksReceived++;
             _sackNow = true; // §6.2: report duplicates at once
-            return;
+            return false;
         }
 
         if (!_received.IsWithinWindow(tsnValue))
         {
             Drop(SctpDropReason.ReceiveWindowFull);
             _sackNow = true;
-            return;
+            return false;
         }
 
         // Our advertised window bounds what we hold. The next in-sequence TSN is still taken when full
         // (up to one more maximum-size message), else a full buffer of later fragments could wait forever for it.
-        var buffered = _reassembly.BufferedBytes + _undeliveredBytes + data.UserData.Length;
+        var buffered = ReassemblyBufferedBytes + _undeliveredBytes + userDataLength;
         var nextInSequence = tsnValue == _received.CumulativeTsn + 1;
         if (buffered > _options.ReceiveWindow && !(nextInSequence && buffered <= (long)_options.ReceiveWindow + _options.MaxMessageSize))
         {
             Drop(SctpDropReason.ReceiveWindowFull);
             _sackNow = true;
-            return;
+            return false;
         }
 
         var hadGaps = _received.HasGaps;
@@ -56,33 +100,35 @@ public sealed partial class SctpAssociation
         {
             Drop(SctpDropReason.ReceiveWindowFull); // too many gaps to report; the peer will resend
             _sackNow = true;
-            return;
+            return false;
         }
 
         Statistics.DataChunksReceived++;
-        if (!nextInSequence || hadGaps || (data.Flags & DataChunk.ImmediateFlag) != 0)
+        if (!nextInSequence || hadGaps || (flags & DataChunk.ImmediateFlag) != 0)
         {
             // §6.7: out of order, report the gap now; and when a chunk fills (part of) a gap, so the
             // sender learns at once that its retransmission arrived (RFC 5681 §4.2 does the same).
             _sackNow = true;
         }
 
-        if (data.StreamId >= _inboundStreamLimit)
+        if (streamId >= _inboundStreamLimit)
         {
             // §6.4: acknowledge the TSN, discard the data, report Invalid Stream Identifier.
             Span<byte> cause = stackalloc byte[4];
-            BinaryPrimitives.WriteUInt16BigEndian(cause, data.StreamId);
+            BinaryPrimitives.WriteUInt16BigEndian(cause, streamId);
             Span<byte> error = stackalloc byte[ErrorCauses.GetLength(4)];
             var length = ErrorCauses.WriteError(error, SctpErrorCauseCode.InvalidStreamIdentifier, cause);
             QueueControl(error[..length], null);
-            return;
+            return false;
         }
 
-        _reassembly.Add(data);
-        if (_reassembly.Oversized)
-        {
-            AbortForOversizedMessage();
-        }
+        return true;
+    }
+
+    private void AbortForProtocolViolation(string what)
+    {
+        QueueAbort(SctpErrorCauseCode.ProtocolViolation, System.Text.Encoding.ASCII.GetBytes(what));
+        Terminate(SctpEvent.Aborted("protocol violation by the peer: " + what), "protocol violation: " + what);
     }
 
     private void AbortForOversizedMessage()
@@ -121,28 +167,12 @@ public sealed partial class SctpAssociation
 
     private void HandleForwardTsn(in ForwardTsnChunk forward)
     {
-        if (State is < SctpAssociationState.Established or SctpAssociationState.ShutdownAckSent)
+        if (!AcceptForwardTsn(forward.NewCumulativeTsn, SctpChunkType.ForwardTsn))
         {
             return;
         }
 
-        _sackNow = true;
-        var newCumulative = forward.NewCumulativeTsn;
-        if (SerialNumber.Lte(newCumulative, _received.CumulativeTsn))
-        {
-            return;
-        }
-
-        if (!_received.IsWithinWindow(newCumulative))
-        {
-            // A skip further than any TSN we could have been sent (gap reports span 65535) would
-            // make us ignore the peer's real data from then on: drop it.
-            Drop(SctpDropReason.MalformedChunk);
-            return;
-        }
-
-        _received.ForwardTo(newCumulative);
-        _reassembly.HandleForwardTsn(newCumulative, _received.CumulativeTsn, forward);
+        _reassembly.HandleForwardTsn(forward.NewCumulativeTsn, _received.CumulativeTsn, forward);
         if (_reassembly.Oversized)
         {
             AbortForOversizedMessage();
@@ -150,5 +180,55 @@ public sealed partial class SctpAssociation
         }
 
         TryPerformDeferredReset();
+    }
+
+    private void HandleIForwardTsn(in IForwardTsnChunk forward)
+    {
+        if (!AcceptForwardTsn(forward.NewCumulativeTsn, SctpChunkType.IForwardTsn))
+        {
+            return;
+        }
+
+        _interleavedReassembly.HandleForwardTsn(forward);
+        if (_interleavedReassembly.Oversized)
+        {
+            AbortForOversizedMessage();
+            return;
+        }
+
+        TryPerformDeferredReset();
+    }
+
+    /// <summary>Moves the cumulative TSN for FORWARD TSN or I-FORWARD-TSN; true when reassembly should follow.</summary>
+    private bool AcceptForwardTsn(uint newCumulative, SctpChunkType kind)
+    {
+        if (State is < SctpAssociationState.Established or SctpAssociationState.ShutdownAckSent)
+        {
+            return false;
+        }
+
+        if ((kind == SctpChunkType.IForwardTsn) != _interleaving)
+        {
+            // RFC 8260 §2.3.1: FORWARD TSN goes with DATA only, I-FORWARD-TSN with I-DATA only.
+            AbortForProtocolViolation(_interleaving ? "FORWARD TSN chunk although I-DATA was negotiated" : "I-FORWARD-TSN chunk although I-DATA was not negotiated");
+            return false;
+        }
+
+        _sackNow = true;
+        if (SerialNumber.Lte(newCumulative, _received.CumulativeTsn))
+        {
+            return false;
+        }
+
+        if (!_received.IsWithinWindow(newCumulative))
+        {
+            // A skip further than any TSN we could have been sent (gap reports span 65535) would
+            // make us ignore the peer's real data from then on: drop it.
+            Drop(SctpDropReason.MalformedChunk);
+            return false;
+        }
+
+        _received.ForwardTo(newCumulative);
+        return true;
     }
 }

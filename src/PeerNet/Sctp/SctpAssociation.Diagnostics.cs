@@ -22,10 +22,10 @@ public sealed partial class SctpAssociation
     internal long PeerReceiveWindow => _peerRwnd;
 
     /// <summary>Bytes held on the receive side: fragments being reassembled plus messages not yet polled.</summary>
-    internal long ReceiveBufferedBytes => _reassembly.BufferedBytes + _undeliveredBytes;
+    internal long ReceiveBufferedBytes => ReassemblyBufferedBytes + _undeliveredBytes;
 
     /// <summary>The fragments held for reassembly and the cumulative TSN, for failure messages.</summary>
-    internal string DescribeReceiveBuffer() => $"cum {_received.CumulativeTsn} gaps {_received.GapCount}: {_reassembly.Describe()}";
+    internal string DescribeReceiveBuffer() => $"cum {_received.CumulativeTsn} gaps {_received.GapCount}: {_reassembly.Describe()}{_interleavedReassembly.Describe()}";
 
     /// <summary>Control chunks waiting to be sent.</summary>
     internal int QueuedControlChunks => _controlEntries.Count;
@@ -66,7 +66,8 @@ public sealed partial class SctpAssociation
 
         Require(buffered == _totalBuffered, $"total buffered {_totalBuffered}, streams add up to {buffered}");
         Require(_cwnd >= _options.Mtu || State < SctpAssociationState.Established, $"cwnd {_cwnd} below one MTU");
-        Require(_reassembly.BufferedBytes >= 0 && _undeliveredBytes >= 0, "negative receive buffer");
+        Require(_reassembly.BufferedBytes >= 0 && _interleavedReassembly.BufferedBytes >= 0 && _undeliveredBytes >= 0, "negative receive buffer");
+        Require(_openMessages >= 0 && _openBytes >= 0 && (_openMessages > 0 || _openBytes == 0), $"open messages {_openMessages}, their unsent bytes {_openBytes}");
     }
 
     private static void Require(bool condition, string what)

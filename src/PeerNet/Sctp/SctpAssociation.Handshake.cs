@@ -5,8 +5,14 @@ public sealed partial class SctpAssociation
 {
     private const int MaxUnrecognizedReportLength = 256;
 
-    // The extensions we announce (RFC 5061 §4.2.7): RE-CONFIG and FORWARD TSN. No I-DATA, AUTH, ASCONF.
-    private static ReadOnlySpan<byte> SupportedExtensions => [(byte)SctpChunkType.ReConfig, (byte)SctpChunkType.ForwardTsn];
+    // The extensions we announce (RFC 5061 §4.2.7): RE-CONFIG and FORWARD TSN, and with interleaving
+    // on I-DATA and I-FORWARD-TSN (RFC 8260 §2.2.1, §2.3.1). No AUTH, ASCONF.
+    private static ReadOnlySpan<byte> BaseExtensions => [(byte)SctpChunkType.ReConfig, (byte)SctpChunkType.ForwardTsn];
+
+    private static ReadOnlySpan<byte> InterleavingExtensions =>
+        [(byte)SctpChunkType.ReConfig, (byte)SctpChunkType.ForwardTsn, (byte)SctpChunkType.IData, (byte)SctpChunkType.IForwardTsn];
+
+    private ReadOnlySpan<byte> SupportedExtensions => _options.EnableInterleaving ? InterleavingExtensions : BaseExtensions;
 
     private byte[] BuildInit()
     {
@@ -255,6 +261,10 @@ public sealed partial class SctpAssociation
         _ssthresh = _peerReceiverWindow;
         _peerRwnd = _peerReceiverWindow;
         _outboundStreamLimit = Math.Min(_options.OutboundStreams, _peerInboundStreams);
+        // RFC 8260 §2.2.1: interleaving is on when both sides listed I-DATA; then every user message
+        // travels in I-DATA and DATA is a protocol violation (and the reverse when it is off).
+        _interleaving = _options.EnableInterleaving && (_peerFeatures & SctpPeerFeatures.IData) != 0;
+        _dataHeaderLength = _interleaving ? IDataChunk.HeaderLength : DataChunk.HeaderLength;
         _inboundStreamLimit = Math.Min(_options.InboundStreams, _peerOutboundStreams);
         ArmHeartbeat();
         Log("established");
@@ -349,6 +359,8 @@ public sealed partial class SctpAssociation
                         {
                             (byte)SctpChunkType.ForwardTsn => SctpPeerFeatures.ForwardTsn,
                             (byte)SctpChunkType.ReConfig => SctpPeerFeatures.ReConfig,
+                            (byte)SctpChunkType.IData => SctpPeerFeatures.IData,
+                            (byte)SctpChunkType.IForwardTsn => SctpPeerFeatures.IForwardTsn,
                             _ => SctpPeerFeatures.None,
                         };
                     }

@@ -125,6 +125,8 @@ public sealed partial class SctpAssociation
         SctpChunkType.Shutdown => ShutdownChunk.TryRead(chunk, out _),
         SctpChunkType.ShutdownAck or SctpChunkType.CookieAck or SctpChunkType.ShutdownComplete => ShutdownChunk.IsValidEmpty(chunk),
         SctpChunkType.ForwardTsn => ForwardTsnChunk.TryRead(chunk, out _),
+        SctpChunkType.IData => IDataChunk.TryRead(chunk, out _),
+        SctpChunkType.IForwardTsn => IForwardTsnChunk.TryRead(chunk, out _),
         SctpChunkType.ReConfig => ReConfigChunk.TryRead(chunk, out _),
         _ => true,
     };
@@ -179,6 +181,14 @@ public sealed partial class SctpAssociation
             case SctpChunkType.ReConfig:
                 ReConfigChunk.TryRead(chunk, out var parameters);
                 HandleReConfig(parameters);
+                return true;
+            case SctpChunkType.IData:
+                IDataChunk.TryRead(chunk, out var idata);
+                HandleIData(idata);
+                return true;
+            case SctpChunkType.IForwardTsn:
+                IForwardTsnChunk.TryRead(chunk, out var iforward);
+                HandleIForwardTsn(iforward);
                 return true;
             case SctpChunkType.Init:
                 Drop(SctpDropReason.BadInit);

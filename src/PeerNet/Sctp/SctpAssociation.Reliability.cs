@@ -397,10 +397,11 @@ public sealed partial class SctpAssociation
             // forever (an ordered stream blocked behind it). A TSN for the missing end fragment,
             // abandoned at once, makes the FORWARD TSN skip past it and the receiver drop the rest.
             DecreaseBuffered(message.Stream, message.Length - message.NextOffset);
+            CloseOpenMessage(message);
             message.NextOffset = message.Length;
-            if (_currentMessage == message)
+            if (!message.Dequeued)
             {
-                FinishCurrentMessage();
+                FinishMessage(message); // still the head of its stream (the current or an interleaved message)
             }
 
             if (State is SctpAssociationState.Established or SctpAssociationState.ShutdownPending or SctpAssociationState.ShutdownReceived)
@@ -410,6 +411,8 @@ public sealed partial class SctpAssociation
                 end.Message = message;
                 end.Offset = 0;
                 end.Length = 0;
+                end.Fsn = message.NextFsn++;
+                end.HeaderLength = (byte)_dataHeaderLength;
                 end.Flags = (byte)(DataChunk.EndingFlag | (message.Unordered ? DataChunk.UnorderedFlag : 0));
                 end.State = SentChunkState.Abandoned;
                 message.FragmentsInQueue++;

@@ -110,7 +110,9 @@ public sealed partial class SctpAssociation
             stream.ResetInFlight = false;
             if (success)
             {
-                stream.NextSsn = 0;
+                // RFC 6525 §5.1.2: SSNs restart at 0; RFC 8260 §2.3.2: so do both MID counters.
+                stream.NextOrderedMid = 0;
+                stream.NextUnorderedMid = 0;
             }
 
             Schedule(stream);
@@ -231,11 +233,13 @@ public sealed partial class SctpAssociation
         if (streams.Length == 0)
         {
             _reassembly.ResetAllStreams();
+            _interleavedReassembly.ResetAllStreams();
         }
 
         foreach (var id in streams)
         {
             _reassembly.ResetStream(id);
+            _interleavedReassembly.ResetStream(id); // RFC 8260 §2.3.2: expected MIDs back to 0
         }
 
         _events.Enqueue(SctpEvent.Reset(SctpEventKind.StreamsReset, streams));

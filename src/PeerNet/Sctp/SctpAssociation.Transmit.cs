@@ -125,8 +125,7 @@ public sealed partial class SctpAssociation
                 }
 
                 var tsn = _sent.FirstTsn + (uint)i;
-                var message = chunk.Message;
-                position += DataChunk.Write(packet[position..], chunk.Flags, tsn, message.Stream.Id, message.Ssn, message.Ppid, message.Buffer.AsSpan(chunk.Offset, chunk.Length));
+                position += WritePayloadChunk(packet[position..], ref chunk, tsn);
                 chunk.State = SentChunkState.InFlight;
                 chunk.TransmitCount++;
                 chunk.SentAt = _now;
@@ -155,8 +154,8 @@ public sealed partial class SctpAssociation
         // §6.1 A: no new data into a closed receive window, except one chunk in flight as a probe.
         while (_flightSize < _cwnd && (_peerRwnd > 0 || _flightSize == 0))
         {
-            var room = limit - position - DataChunk.HeaderLength;
-            if (room <= 0 || !TryNextFragment(room, out var message, out var offset, out var length, out var flags))
+            var room = limit - position - _dataHeaderLength;
+            if (room <= 0 || !TryNextFragment(room, out var message, out var offset, out var length, out var flags, out var fsn))
             {
                 break;
             }
@@ -166,7 +165,9 @@ public sealed partial class SctpAssociation
             chunk.Message = message;
             chunk.Offset = offset;
             chunk.Length = length;
+            chunk.Fsn = fsn;
             chunk.Flags = flags;
+            chunk.HeaderLength = (byte)_dataHeaderLength;
             chunk.State = SentChunkState.InFlight;
             chunk.TransmitCount = 1;
             chunk.SentAt = _now;
@@ -175,7 +176,7 @@ public sealed partial class SctpAssociation
             _flightSize += chunk.WireSize;
             _outstandingBytes += length;
             _peerRwnd -= length;
-            position += DataChunk.Write(packet[position..], flags, tsn, message.Stream.Id, message.Ssn, message.Ppid, message.Buffer.AsSpan(offset, length));
+            position += WritePayloadChunk(packet[position..], ref chunk, tsn);
             Statistics.DataChunksSent++;
             _lastDataSentAt = _now;
             if (!_rttMeasuring)
@@ -188,6 +189,19 @@ public sealed partial class SctpAssociation
 
         return position;
     }
+
+    /// <summary>Writes a sent chunk as DATA or, with interleaving, I-DATA (RFC 8260 §2.2.1: never both).</summary>
+    private int WritePayloadChunk(Span<byte> destination, ref SentChunk chunk, uint tsn)
+    {
+        var message = chunk.Message;
+        var data = message.Buffer.AsSpan(chunk.Offset, chunk.Length);
+        return _interleaving
+            ? IDataChunk.Write(destination, chunk.Flags, tsn, message.Stream.Id, message.Mid, message.Ppid, chunk.Fsn, data)
+            : DataChunk.Write(destination, chunk.Flags, tsn, message.Stream.Id, (ushort)message.Mid, message.Ppid, data);
+    }
+
+    /// <summary>The most user data one chunk carries in a full packet.</summary>
+    private int MaxFragment => (_options.Mtu & ~3) - SctpPacket.HeaderLength - _dataHeaderLength;
 
     /// <summary>
     /// §7.2.1: a sender that sent no data for a while no longer knows the path; cwnd halves per RTO
@@ -212,15 +226,22 @@ public sealed partial class SctpAssociation
 
     /// <summary>
     /// Cuts the next fragment (at most <paramref name="room"/> bytes) from the current message, or
-    /// starts the next message round-robin over the streams. All fragments of a message take
-    /// consecutive TSNs (§6.9), so a message is finished before another starts.
+    /// starts the next message round-robin over the streams. With DATA all fragments of a message take
+    /// consecutive TSNs (§6.9), so a message is finished before another starts; with I-DATA the
+    /// interleaving scheduler decides instead.
     /// </summary>
-    private bool TryNextFragment(int room, out OutgoingMessage message, out int offset, out int length, out byte flags)
+    private bool TryNextFragment(int room, out OutgoingMessage message, out int offset, out int length, out byte flags, out uint fsn)
     {
+        if (_interleaving)
+        {
+            return TryNextInterleavedFragment(room, out message, out offset, out length, out flags, out fsn);
+        }
+
         message = null!;
         offset = length = 0;
         flags = 0;
-        var maxFragment = (_options.Mtu & ~3) - SctpPacket.HeaderLength - DataChunk.HeaderLength;
+        fsn = 0;
+        var maxFragment = MaxFragment;
         while (true)
         {
             if (_currentMessage is null)
@@ -258,7 +279,7 @@ public sealed partial class SctpAssociation
                 next.FirstTsn = _nextTsn;
                 if (!next.Unordered)
                 {
-                    next.Ssn = stream.NextSsn++;
+                    next.Mid = stream.NextOrderedMid++;
                 }
 
                 _currentMessage = next;
@@ -289,7 +310,7 @@ public sealed partial class SctpAssociation
             if (current.NextOffset == current.Length)
             {
                 flags |= DataChunk.EndingFlag;
-                FinishCurrentMessage();
+                FinishMessage(current);
             }
 
             DecreaseBuffered(current.Stream, length);
@@ -307,13 +328,21 @@ public sealed partial class SctpAssociation
         }
     }
 
-    private void FinishCurrentMessage()
+    /// <summary>
+    /// A message whose every byte is fragmented (or abandoned) leaves the head of its stream: the
+    /// current message with DATA, one of the interleaved ones with I-DATA.
+    /// </summary>
+    private void FinishMessage(OutgoingMessage message)
     {
-        var current = _currentMessage!;
-        var stream = current.Stream;
+        var stream = message.Stream;
         stream.Dequeue();
-        current.Dequeued = true;
-        _currentMessage = null;
+        message.Dequeued = true;
+        CloseOpenMessage(message);
+        if (_currentMessage == message)
+        {
+            _currentMessage = null;
+        }
+
         Schedule(stream);
         if (stream.ResetRequested)
         {
@@ -369,6 +398,11 @@ public sealed partial class SctpAssociation
 
     private int WriteForwardTsn(Span<byte> destination)
     {
+        if (_interleaving)
+        {
+            return WriteIForwardTsn(destination);
+        }
+
         // RFC 3758 §3.5 C4: skip to the advanced peer ack point, listing the highest skipped SSN of
         // each ordered stream. Everything from the cumulative ack to that point is abandoned.
         var maxStreams = Math.Min(64, (destination.Length - ForwardTsnChunk.HeaderLength) / 4);
@@ -387,7 +421,7 @@ public sealed partial class SctpAssociation
             if ((chunk.Flags & DataChunk.UnorderedFlag) == 0)
             {
                 var id = chunk.Message.Stream.Id;
-                var ssn = chunk.Message.Ssn;
+                var ssn = (ushort)chunk.Message.Mid;
                 var found = false;
                 for (var k = 0; k < count; k++)
                 {

@@ -13,10 +13,11 @@ namespace PeerNet.Sctp;
 /// millisecond count chosen by the caller; <see cref="PollTransmit"/> uses the latest time passed in.
 /// </summary>
 /// <remarks>
-/// Includes partial reliability (RFC 3758 FORWARD TSN) and outgoing stream reset (RFC 6525), as data
-/// channels need. Hostile packets are dropped and counted (<see cref="Statistics"/>), never thrown.
-/// Not implemented: association restart (a COOKIE ECHO with new tags for a live association is
-/// dropped), multi-homing, I-DATA, AUTH, zero checksum.
+/// Includes partial reliability (RFC 3758 FORWARD TSN), outgoing stream reset (RFC 6525), as data
+/// channels need, and optional user message interleaving (RFC 8260 I-DATA,
+/// <see cref="SctpAssociationOptions.EnableInterleaving"/>). Hostile packets are dropped and counted
+/// (<see cref="Statistics"/>), never thrown. Not implemented: association restart (a COOKIE ECHO with
+/// new tags for a live association is dropped), multi-homing, AUTH, zero checksum.
 /// </remarks>
 public sealed partial class SctpAssociation
 {
@@ -27,6 +28,7 @@ public sealed partial class SctpAssociation
     private readonly byte[] _cookieSecret = new byte[32];
     private readonly Queue<SctpEvent> _events = new();
     private readonly ReassemblyQueue _reassembly;
+    private readonly InterleavedReassemblyQueue _interleavedReassembly;
     private readonly ReceivedTsns _received = new();
     private readonly SentChunkQueue _sent = new();
     private readonly Dictionary<ushort, OutboundStream> _outStreams = [];
@@ -51,6 +53,8 @@ public sealed partial class SctpAssociation
     private int _t1Count;
     private ushort _outboundStreamLimit;
     private ushort _inboundStreamLimit;
+    private bool _interleaving;
+    private int _dataHeaderLength = DataChunk.HeaderLength;
 
     // Receive side.
     private long _undeliveredBytes;
@@ -62,6 +66,8 @@ public sealed partial class SctpAssociation
 
     // Send side.
     private OutgoingMessage? _currentMessage;
+    private int _openMessages;
+    private long _openBytes;
     private long _totalBuffered;
     private uint _nextTsn;
     private long _flightSize;
@@ -121,6 +127,7 @@ public sealed partial class SctpAssociation
         _logger = _options.Logger;
         FillRandom(_cookieSecret);
         _reassembly = new ReassemblyQueue(_options.MaxMessageSize, OnMessageReassembled);
+        _interleavedReassembly = new InterleavedReassemblyQueue(_options.MaxMessageSize, OnMessageReassembled);
         _rto = _options.InitialRtoMs;
         _outboundStreamLimit = _options.OutboundStreams;
         _inboundStreamLimit = _options.InboundStreams;
@@ -151,8 +158,20 @@ public sealed partial class SctpAssociation
     /// <summary>The smoothed round-trip time in milliseconds, or null before the first measurement.</summary>
     public double? SmoothedRoundTripTimeMs => _hasRtt ? _srtt : null;
 
-    /// <summary>Whether the peer announced FORWARD TSN (partial reliability) support.</summary>
-    public bool PeerSupportsPartialReliability => (_peerFeatures & SctpPeerFeatures.ForwardTsn) != 0;
+    /// <summary>
+    /// Whether partial reliability is negotiated: the peer announced FORWARD TSN, or with interleaving
+    /// I-FORWARD-TSN (RFC 8260 §2.3.1: with I-DATA only I-FORWARD-TSN may skip messages).
+    /// </summary>
+    public bool PeerSupportsPartialReliability => _interleaving
+        ? (_peerFeatures & SctpPeerFeatures.IForwardTsn) != 0
+        : (_peerFeatures & SctpPeerFeatures.ForwardTsn) != 0;
+
+    /// <summary>
+    /// True once established when both sides offered I-DATA (RFC 8260 §2.2.1,
+    /// <see cref="SctpAssociationOptions.EnableInterleaving"/>): messages travel in I-DATA chunks and
+    /// fragments of messages on different streams are interleaved.
+    /// </summary>
+    public bool InterleavingNegotiated => _interleaving;
 
     /// <summary>Whether the peer announced RE-CONFIG (stream reset) support.</summary>
     public bool PeerSupportsStreamReset => (_peerFeatures & SctpPeerFeatures.ReConfig) != 0;
@@ -423,9 +442,12 @@ public sealed partial class SctpAssociation
         _events.Enqueue(SctpEvent.Message(streamId, ppid, payload, unordered));
     }
 
+    /// <summary>User data held in fragments (only one of the two queues is used, by the negotiated chunk kind).</summary>
+    private long ReassemblyBufferedBytes => _reassembly.BufferedBytes + _interleavedReassembly.BufferedBytes;
+
     private uint CurrentReceiveWindow()
     {
-        var used = _reassembly.BufferedBytes + _undeliveredBytes;
+        var used = ReassemblyBufferedBytes + _undeliveredBytes;
         return used >= _options.ReceiveWindow ? 0 : (uint)(_options.ReceiveWindow - used);
     }
 
@@ -464,9 +486,12 @@ public sealed partial class SctpAssociation
         }
 
         _currentMessage = null;
+        _openMessages = 0;
+        _openBytes = 0;
         _totalBuffered = 0;
         _readyStreams.Clear();
         _reassembly.Clear();
+        _interleavedReassembly.Clear();
         Log(why);
         _events.Enqueue(finalEvent);
     }

@@ -69,6 +69,17 @@ public sealed class SctpAssociationOptions
     /// </summary>
     public int InitialCongestionWindowMtus { get; set; } = 10;
 
+    /// <summary>
+    /// Offer user message interleaving (RFC 8260): list I-DATA and I-FORWARD-TSN in our Supported
+    /// Extensions. When the peer lists I-DATA too, user messages travel in I-DATA chunks and the sender
+    /// interleaves fragments of messages on different streams, so a large message on one channel does
+    /// not hold back small ones on another. Off by default, as in Chromium: libwebrtc's
+    /// DcSctpTransport enables dcsctp's enable_message_interleaving only under the
+    /// "WebRTC-DataChannelMessageInterleaving" field trial, so browsers never offer it; when either
+    /// side does not offer it, both use DATA.
+    /// </summary>
+    public bool EnableInterleaving { get; set; }
+
     /// <summary>Association.Max.Retrans: consecutive timeouts before the peer is declared gone.</summary>
     public int MaxRetransmissions { get; set; } = 10;
 

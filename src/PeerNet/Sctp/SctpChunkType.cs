@@ -1,6 +1,6 @@
 namespace PeerNet.Sctp;
 
-/// <summary>Chunk types this stack knows (RFC 9260 §3.2, RFC 3758 §3.2, RFC 6525 §3.1).</summary>
+/// <summary>Chunk types this stack knows (RFC 9260 §3.2, RFC 3758 §3.2, RFC 6525 §3.1, RFC 8260 §2.1, §2.3.1).</summary>
 public enum SctpChunkType : byte
 {
     /// <summary>Payload data (RFC 9260 §3.3.1).</summary>
@@ -42,9 +42,15 @@ public enum SctpChunkType : byte
     /// <summary>Shutdown complete (§3.3.13).</summary>
     ShutdownComplete = 14,
 
+    /// <summary>Payload data with a message identifier and fragment number (RFC 8260 §2.1), for user message interleaving.</summary>
+    IData = 64,
+
     /// <summary>Stream re-configuration (RFC 6525 §3.1).</summary>
     ReConfig = 130,
 
     /// <summary>Forward cumulative TSN (RFC 3758 §3.2).</summary>
     ForwardTsn = 192,
+
+    /// <summary>Forward cumulative TSN for I-DATA (RFC 8260 §2.3.1).</summary>
+    IForwardTsn = 194,
 }

@@ -53,13 +53,19 @@ internal sealed class SentChunkQueue
     }
 }
 
-/// <summary>One sent DATA chunk: where its bytes are (a slice of its message) and its fate.</summary>
+/// <summary>One sent DATA (or I-DATA) chunk: where its bytes are (a slice of its message) and its fate.</summary>
 internal struct SentChunk
 {
     public OutgoingMessage Message;
     public int Offset;
     public int Length;
+
+    /// <summary>Fragment sequence number (I-DATA only).</summary>
+    public uint Fsn;
     public byte Flags;
+
+    /// <summary>Chunk header size: 16 for DATA, 20 for I-DATA.</summary>
+    public byte HeaderLength;
     public SentChunkState State;
     public byte MissIndications;
     public bool FastRetransmitted;
@@ -67,7 +73,7 @@ internal struct SentChunk
     public long SentAt;
 
     /// <summary>Bytes counted against cwnd: the DATA chunk as sent (RFC 9260 §6.1 counts DATA chunk sizes).</summary>
-    public readonly int WireSize => DataChunk.HeaderLength + Length;
+    public readonly int WireSize => HeaderLength + Length;
 }
 
 internal enum SentChunkState : byte

@@ -95,4 +95,10 @@ internal enum SctpPeerFeatures : byte
 
     /// <summary>RE-CONFIG in Supported Extensions (RFC 6525 §5.1.1).</summary>
     ReConfig = 2,
+
+    /// <summary>I-DATA in Supported Extensions (RFC 8260 §2.2.1).</summary>
+    IData = 4,
+
+    /// <summary>I-FORWARD-TSN in Supported Extensions (RFC 8260 §2.3.1).</summary>
+    IForwardTsn = 8,
 }
