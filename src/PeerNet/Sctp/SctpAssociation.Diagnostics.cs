@@ -27,6 +27,19 @@ public sealed partial class SctpAssociation
     /// <summary>The fragments held for reassembly and the cumulative TSN, for failure messages.</summary>
     internal string DescribeReceiveBuffer() => $"cum {_received.CumulativeTsn} gaps {_received.GapCount}: {_reassembly.Describe()}{_interleavedReassembly.Describe()}";
 
+    /// <summary>The retransmission queue (TSN, stream, MID, state) and sender counters, for failure messages.</summary>
+    internal string DescribeSendQueue()
+    {
+        var text = new System.Text.StringBuilder($"first {_sent.FirstTsn} next {_nextTsn} apap {_advancedPeerAckPoint} flight {_flightSize} pending {_pendingRetransmits} fwd {_forwardTsnPending} open {_openMessages}/{_openBytes}: ");
+        for (var i = 0; i < _sent.Count && i < 64; i++)
+        {
+            ref var c = ref _sent[i];
+            text.Append($"[{_sent.FirstTsn + (uint)i} s{c.Message.Stream.Id} mid {c.Message.Mid} fsn {c.Fsn} f{c.Flags} {c.State} x{c.TransmitCount}] ");
+        }
+
+        return text.ToString();
+    }
+
     /// <summary>Control chunks waiting to be sent.</summary>
     internal int QueuedControlChunks => _controlEntries.Count;
 

@@ -28,9 +28,8 @@ public sealed partial class SctpAssociation
 
         // Each stream gets one turn: it sends a fragment and goes to the back of the queue, or it cannot
         // send now and goes to the back too. Messages dropped on the way give an extra turn (finitely many).
-        for (var turns = _readyStreams.Count; turns > 0; turns--)
+        for (var turns = _readyStreams.Count; turns > 0 && _readyStreams.TryDequeue(out var stream); turns--)
         {
-            var stream = _readyStreams.Dequeue();
             stream.Scheduled = false;
             if (stream.Head is not { } head || stream.Paused)
             {

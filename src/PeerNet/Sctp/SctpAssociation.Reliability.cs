@@ -362,9 +362,9 @@ public sealed partial class SctpAssociation
             ref var chunk = ref _sent[i];
             if (chunk.Message != message)
             {
-                if (i > index)
+                if (i > index && !_interleaving)
                 {
-                    break;
+                    break; // DATA: a message's chunks have consecutive TSNs; I-DATA interleaves them with others
                 }
 
                 continue;

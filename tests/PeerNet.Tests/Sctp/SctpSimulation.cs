@@ -44,7 +44,10 @@ internal sealed record SimulationScenario
     /// <summary>Virtual time within which everything must be delivered and both sides drained.</summary>
     public long DrainBoundMs { get; init; } = 600_000;
 
-    public override string ToString() => Name;
+    /// <summary>Both sides offer I-DATA (RFC 8260), so messages travel interleaved.</summary>
+    public bool Interleaving { get; init; }
+
+    public override string ToString() => Interleaving ? Name + "+idata" : Name;
 }
 
 /// <summary>
@@ -69,6 +72,7 @@ internal sealed class SctpSimulation
     private readonly Dictionary<uint, int>[] _transmissions = [new(), new()];
     private readonly Dictionary<(bool ToB, ushort Stream), uint> _lastOrdered = [];
     private readonly List<string> _violations = [];
+    private readonly Dictionary<(bool ToB, ushort Stream, bool Unordered, uint Mid), SimMessage> _messageByMid = [];
     private int _nextSend;
     private long _seq;
     private long _nextReadAt;
@@ -89,6 +93,7 @@ internal sealed class SctpSimulation
             Random = new Random(s),
             Mtu = scenario.Mtu,
             ReceiveWindow = scenario.ReceiveWindow,
+            EnableInterleaving = scenario.Interleaving,
         };
     }
 
@@ -129,6 +134,11 @@ internal sealed class SctpSimulation
         if (!RunUntil(() => A.State == SctpAssociationState.Established && B.State == SctpAssociationState.Established, 120_000))
         {
             Fail("handshake did not complete");
+        }
+
+        if (A.InterleavingNegotiated != Scenario.Interleaving || B.InterleavingNegotiated != Scenario.Interleaving)
+        {
+            Fail($"interleaving negotiated A {A.InterleavingNegotiated} B {B.InterleavingNegotiated}, expected {Scenario.Interleaving}");
         }
 
         ConnectedAt = Now;
@@ -407,27 +417,62 @@ internal sealed class SctpSimulation
         var counts = _transmissions[toB ? 0 : 1];
         foreach (var chunk in SctpPacket.EnumerateChunks(packet))
         {
-            if (chunk.Type != SctpChunkType.Data || !DataChunk.TryRead(chunk, out var data))
+            SimMessage? message;
+            uint tsn;
+            if (chunk.Type == SctpChunkType.Data && DataChunk.TryRead(chunk, out var data))
+            {
+                if (Scenario.Interleaving)
+                {
+                    _violations.Add("DATA chunk although I-DATA was negotiated");
+                }
+
+                tsn = data.Tsn;
+                message = Find(data.PayloadProtocolIdentifier);
+            }
+            else if (chunk.Type == SctpChunkType.IData && IDataChunk.TryRead(chunk, out var idata))
+            {
+                if (!Scenario.Interleaving)
+                {
+                    _violations.Add("I-DATA chunk although I-DATA was not negotiated");
+                }
+
+                // Only the first fragment carries the PPID (our message id); the others are found by MID.
+                tsn = idata.Tsn;
+                var key = (toB, idata.StreamId, idata.Unordered, idata.MessageIdentifier);
+                if (idata.Beginning)
+                {
+                    message = Find(idata.PayloadProtocolIdentifier);
+                    if (message is not null)
+                    {
+                        _messageByMid[key] = message;
+                    }
+                }
+                else if (!_messageByMid.TryGetValue(key, out message))
+                {
+                    _violations.Add($"I-DATA fragment {idata.FragmentSequenceNumber} of stream {idata.StreamId} MID {idata.MessageIdentifier} sent before its first fragment");
+                    continue;
+                }
+            }
+            else
             {
                 continue;
             }
 
-            var id = data.PayloadProtocolIdentifier;
-            var message = Find(id);
             if (message is null || message.FromA != toB)
             {
-                _violations.Add($"DATA with unknown PPID {id}");
+                _violations.Add($"DATA for an unknown message (TSN {tsn})");
                 continue;
             }
 
-            counts.TryGetValue(data.Tsn, out var sent);
-            counts[data.Tsn] = ++sent;
+            var id = message.Id;
+            counts.TryGetValue(tsn, out var sent);
+            counts[tsn] = ++sent;
             message.Transmissions++;
             switch (message.Reliability)
             {
                 case SimReliability.MaxRetransmits0 when sent > 1:
                 case SimReliability.MaxRetransmits3 when sent > 4:
-                    _violations.Add($"message {id} ({message.Reliability}) TSN {data.Tsn} sent {sent} times");
+                    _violations.Add($"message {id} ({message.Reliability}) TSN {tsn} sent {sent} times");
                     break;
                 case SimReliability.Lifetime50 when Now >= message.SendAt + LifetimeMs:
                     _violations.Add($"message {id} sent {Now - message.SendAt} ms after Send, lifetime {LifetimeMs} ms");
@@ -579,6 +624,10 @@ internal sealed class SctpSimulation
             {
                 text.Append($"DATA({d.Tsn % 100000} s{d.StreamId} f{d.Flags}) ");
             }
+            else if (chunk.Type == SctpChunkType.IData && IDataChunk.TryRead(chunk, out var i))
+            {
+                text.Append($"I-DATA({i.Tsn % 100000} s{i.StreamId} mid {i.MessageIdentifier} fsn {i.FragmentSequenceNumber} f{i.Flags}) ");
+            }
             else if (chunk.Type == SctpChunkType.Sack && SackChunk.TryRead(chunk, out var s))
             {
                 text.Append($"SACK({s.CumulativeTsnAck % 100000} gaps {s.GapAckBlockCount} w {s.AdvertisedReceiverWindowCredit}) ");
@@ -627,7 +676,7 @@ internal sealed class SctpSimulation
     }
 
     private void Fail(string what) =>
-        throw new SimulationFailure($"[{Scenario.Name}, seed {Seed}, t+{Now - ConnectedAt} ms] {what}");
+        throw new SimulationFailure($"[{Scenario}, seed {Seed}, t+{Now - ConnectedAt} ms] {what}");
 
     private readonly record struct Arrival(bool ToB, byte[] Buffer, int Length);
 }

@@ -26,13 +26,28 @@ public class SctpSimulationTests(ITestOutputHelper output)
         ["delay300"] = (new SimulationScenario { Name = "delay300", Network = new() { Loss = 0.03, Duplication = 0.05, DelayMs = 150, JitterMs = 150, Reorder = true }, LargeMessageChance = 0.05 }, 150),
     };
 
-    public static TheoryData<string> ScenarioNames => [.. Scenarios.Keys];
+    /// <summary>Every scenario with DATA, and again with I-DATA (RFC 8260) negotiated on both sides.</summary>
+    public static TheoryData<string, bool> ScenarioNames
+    {
+        get
+        {
+            var data = new TheoryData<string, bool>();
+            foreach (var name in Scenarios.Keys)
+            {
+                data.Add(name, false);
+                data.Add(name, true);
+            }
+
+            return data;
+        }
+    }
 
     [Theory]
     [MemberData(nameof(ScenarioNames))]
-    public void EverySeedDeliversAndDrains(string name)
+    public void EverySeedDeliversAndDrains(string name, bool interleaving)
     {
         var (scenario, seeds) = Scenarios[name];
+        scenario = scenario with { Interleaving = interleaving };
         var watch = Stopwatch.StartNew();
         long packets = 0, virtualMs = 0, timeouts = 0, fastRetransmits = 0, abandoned = 0;
         for (var seed = 1; seed <= seeds; seed++)
@@ -48,7 +63,7 @@ public class SctpSimulationTests(ITestOutputHelper output)
             abandoned += sim.A.Statistics.MessagesAbandoned + sim.B.Statistics.MessagesAbandoned;
         }
 
-        output.WriteLine($"{name}: {seeds} seeds in {watch.ElapsedMilliseconds} ms wall, {packets} packets, mean {virtualMs / seeds} ms virtual per seed, {timeouts} T3 expiries, {fastRetransmits} fast retransmits, {abandoned} messages abandoned");
+        output.WriteLine($"{scenario}: {seeds} seeds in {watch.ElapsedMilliseconds} ms wall, {packets} packets, mean {virtualMs / seeds} ms virtual per seed, {timeouts} T3 expiries, {fastRetransmits} fast retransmits, {abandoned} messages abandoned");
     }
 
     /// <summary>User data in a full DATA chunk at the default MTU (1191, padded to 1188).</summary>
