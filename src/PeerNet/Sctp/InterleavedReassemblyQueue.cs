@@ -92,7 +92,7 @@ internal sealed class InterleavedReassemblyQueue
     }
 
     /// <summary>
-    /// I-FORWARD-TSN (RFC 8260 §2.3.2, RFC 3758 §3.6): on each listed stream, ordered messages up to
+    /// I-FORWARD-TSN (RFC 8260 §2.3.1, RFC 3758 §3.6): on each listed stream, ordered messages up to
     /// the MID are delivered if complete, dropped otherwise, and the expected MID moves past it;
     /// unordered messages up to the MID are dropped, and later copies of their fragments too.
     /// </summary>

@@ -4,7 +4,7 @@ namespace PeerNet.Sctp;
 
 /// <summary>
 /// Receiving DATA and I-DATA (RFC 9260 §6.2, §6.5, RFC 8260 §2.2.3), FORWARD TSN and I-FORWARD-TSN
-/// (RFC 3758 §3.6, RFC 8260 §2.3.2).
+/// (RFC 3758 §3.6, RFC 8260 §2.3.1).
 /// </summary>
 public sealed partial class SctpAssociation
 {
