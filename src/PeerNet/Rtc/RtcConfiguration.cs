@@ -29,4 +29,9 @@ public sealed record RtcConfiguration
     /// connections (see <see cref="PeerNet.Ice.IceUdpMux"/>); local-address options are then not used. The
     /// caller owns the mux and disposes it after the connections.</summary>
     public PeerNet.Ice.IceUdpMux? IceUdpMux { get; init; }
+
+    /// <summary>PeerNet extension (not W3C): offer SCTP user message interleaving (I-DATA, RFC 8260), so a large
+    /// message on one channel does not hold up small ones on another. Used only when the peer offers it too;
+    /// off by default, as in Chromium (which enables it only behind a field trial).</summary>
+    public bool SctpMessageInterleaving { get; init; }
 }

@@ -44,6 +44,7 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
         IReadOnlyList<DtlsFingerprint> remoteFingerprints,
         int localMaxMessageSize,
         long remoteMaxMessageSize,
+        bool messageInterleaving,
         ushort localSctpPort,
         ushort remoteSctpPort,
         IRtcIcePath ice,
@@ -63,9 +64,13 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
             LocalPort = localSctpPort,
             RemotePort = remoteSctpPort,
             MaxMessageSize = Math.Max(localMaxMessageSize, remoteMaxMessageSize is > 0 and <= int.MaxValue ? (int)remoteMaxMessageSize : localMaxMessageSize),
+            EnableInterleaving = messageInterleaving,
         });
         _timer = new Timer(static state => ((RtcDataTransport)state!).OnTimer(), this, Timeout.Infinite, Timeout.Infinite);
     }
+
+    /// <summary>Whether SCTP runs with I-DATA (both sides offered it, RFC 8260).</summary>
+    public bool MessageInterleaving => _sctp.InterleavingNegotiated;
 
     /// <summary>DTLS connected (fingerprint checked).</summary>
     public event Action? DtlsConnected;

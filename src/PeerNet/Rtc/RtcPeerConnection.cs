@@ -83,6 +83,9 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     /// <summary>The remote's a=max-message-size (W3C <c>sctp.maxMessageSize</c>), once known; 0 = no limit.</summary>
     public long? RemoteMaxMessageSize => _remoteSection?.MaxMessageSize;
 
+    /// <summary>Whether SCTP interleaves messages (I-DATA, RFC 8260): both sides asked for it (<see cref="RtcConfiguration.SctpMessageInterleaving"/>).</summary>
+    public bool SctpMessageInterleaving => _transport?.MessageInterleaving ?? false;
+
     /// <summary>The negotiated DTLS cipher suite, once connected.</summary>
     public string? DtlsCipherSuite => _transport?.CipherSuite;
 
@@ -403,6 +406,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             _remoteFingerprints,
             _configuration.MaxMessageSize,
             section.MaxMessageSize,
+            _configuration.SctpMessageInterleaving,
             (ushort)DataChannelSection.DefaultSctpPort,
             (ushort)section.SctpPort,
             _ice,
