@@ -4,7 +4,8 @@ namespace PeerNet.Bench.Throughput;
 
 /// <summary>
 /// A path with a round-trip time, inside the benchmark's own network namespace (no netem in this
-/// kernel): one private address on a dummy device, which every peer uses (loopback candidates off),
+/// kernel): one private address on a veth device (this kernel has no dummy driver; the pair's other end
+/// stays unused), which every peer uses (loopback candidates off),
 /// and a policy rule that sends every locally generated packet to that address into a TUN device
 /// instead of straight to loopback. <see cref="DelayLine"/> holds each packet for half the RTT and
 /// writes it back; the kernel then delivers it (accept_local lets a packet from a local address come in
@@ -16,7 +17,8 @@ internal sealed class DelayedNetwork : IAsyncDisposable
     /// <summary>The address the peers use (a private one, only ever inside this namespace).</summary>
     public const string PeerAddress = "10.99.0.1";
 
-    private const string Dummy = "pnbd0";
+    private const string Veth = "pnbv0";
+    private const string VethPeer = "pnbv1";
     private const string Tun = "pnbtun0";
     private const string Table = "200";
     private readonly DelayLine _line;
@@ -25,13 +27,39 @@ internal sealed class DelayedNetwork : IAsyncDisposable
 
     public long Forwarded => _line.Forwarded;
 
+    /// <summary>One datagram to ourselves on the peers' address crosses the line once: its time is the one-way delay.</summary>
+    public static async Task<double> MeasureOneWayMsAsync()
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(PeerAddress), 0));
+        var buffer = new byte[64];
+        var best = double.MaxValue;
+        for (var i = 0; i < 5; i++)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await socket.SendToAsync(buffer, socket.LocalEndPoint!);
+            using var cts = new CancellationTokenSource(2000);
+            await socket.ReceiveAsync(buffer, cts.Token);
+            best = Math.Min(best, clock.Elapsed.TotalMilliseconds);
+        }
+        return best;
+    }
+
+    /// <summary>Packets the kernel could not queue to the delay line (the TUN device's tx_dropped); 0 without one.</summary>
+    public static long TunDrops()
+    {
+        var path = $"/sys/class/net/{Tun}/statistics/tx_dropped";
+        return File.Exists(path) ? long.Parse(File.ReadAllText(path).Trim(), System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+
     public static async Task<DelayedNetwork> CreateAsync(int rttMs)
     {
         if (Environment.GetEnvironmentVariable("PEERNET_BENCH_NETNS") is null)
             throw new InvalidOperationException("the delayed network changes routing: only inside the benchmark's own network namespace");
-        await Ip("link", "add", Dummy, "type", "dummy");
-        await Ip("addr", "add", PeerAddress + "/32", "dev", Dummy);
-        await Ip("link", "set", Dummy, "up");
+        await Ip("link", "add", Veth, "type", "veth", "peer", "name", VethPeer);
+        await Ip("addr", "add", PeerAddress + "/32", "dev", Veth);
+        await Ip("link", "set", Veth, "up");
+        await Ip("link", "set", VethPeer, "up");
         var line = DelayLine.Create(Tun, rttMs / 2);
         try
         {
@@ -61,7 +89,7 @@ internal sealed class DelayedNetwork : IAsyncDisposable
             await Ip("rule", "add", "pref", "0", "lookup", "local");
             await Ip("rule", "del", "pref", "100");
             await Ip("rule", "del", "pref", "10");
-            await Ip("link", "del", Dummy);
+            await Ip("link", "del", Veth);
         }
         finally
         {

@@ -42,7 +42,7 @@ public static class ThroughputBenchmark
 
     /// <summary>One transfer: time from the sender's first send to the receiver's last byte, CPU and peak RSS per side.</summary>
     internal sealed record Run(string Pair, int RttMs, long Bytes, double Seconds, double SenderCpu, double ReceiverCpu,
-        long SenderPeakRss, long ReceiverPeakRss, double LoadAverage, long Errors, string SenderProcesses, string ReceiverProcesses)
+        long SenderPeakRss, long ReceiverPeakRss, double LoadAverage, long Errors, long UdpDrops, string SenderProcesses, string ReceiverProcesses)
     {
         public double MBps => Bytes / 1e6 / Seconds;
         public double Gib => Bytes / (double)(1L << 30);
@@ -106,7 +106,8 @@ public static class ThroughputBenchmark
                 try
                 {
                     var address = network is null ? "127.0.0.1" : DelayedNetwork.PeerAddress;
-                    Console.WriteLine(network is null ? "loopback (127.0.0.1):" : $"{rtt} ms RTT ({address} through a TUN delay line of {rtt / 2} ms each way):");
+                    Console.WriteLine(network is null ? "loopback (127.0.0.1):"
+                        : $"{rtt} ms RTT ({address} through a TUN delay line of {rtt / 2} ms each way; a datagram to itself takes {await DelayedNetwork.MeasureOneWayMsAsync():F1} ms):");
                     for (var r = 0; r < repeat; r++)
                     {
                         foreach (var (name, sender, receiver) in AllPairs.Where(p => pairs.Contains(p.Name)))
@@ -115,7 +116,8 @@ public static class ThroughputBenchmark
                             var run = await RunPairAsync(name, sender, receiver, rtt, n, chunk, hwm, address, hub, playwright, page);
                             runs.Add(run);
                             Console.WriteLine($"  {Label(name),-22} {run.MBps,7:F1} MB/s  {run.Seconds,6:F1} s  CPU/GiB sender {run.SenderCpuPerGib,6:F2} s + receiver {run.ReceiverCpuPerGib,6:F2} s"
-                                + $"  peak RSS {run.SenderPeakRss >> 20} + {run.ReceiverPeakRss >> 20} MiB  load {run.LoadAverage:F1}{(run.Errors > 0 ? $"  {run.Errors} BAD MESSAGES" : "")}");
+                                + $"  peak RSS {run.SenderPeakRss >> 20} + {run.ReceiverPeakRss >> 20} MiB  load {run.LoadAverage:F1}{(run.Errors > 0 ? $"  {run.Errors} BAD MESSAGES" : "")}"
+                                + $"  UDP receive-buffer drops {run.UdpDrops}");
                         }
                     }
                 }
@@ -166,18 +168,20 @@ public static class ThroughputBenchmark
                 try { await Task.Delay(100, stop.Token); } catch (OperationCanceledException) { }
             }
         });
+        var drops0 = UdpReceiveBufferErrors() + DelayedNetwork.TunDrops();
         await sender.GoAsync();
         // At least 1 MB/s, or something is wrong.
         var done = await receiver.WaitEventAsync("done", TimeSpan.FromSeconds(120 + bytes / 1e6));
         var senderCpu = sender.Tree.CpuSeconds() - senderCpu0;
         var receiverCpu = receiver.Tree.CpuSeconds() - receiverCpu0;
+        var drops = UdpReceiveBufferErrors() + DelayedNetwork.TunDrops() - drops0;
         await stop.CancelAsync();
         await sampler;
         var sent = await sender.WaitEventAsync("sent", TimeSpan.FromSeconds(30));
         var seconds = (done.GetProperty("lastByteMs").GetDouble() - sent.GetProperty("firstSendMs").GetDouble()) / 1000;
         var received = done.GetProperty("bytes").GetInt64();
         var errors = done.GetProperty("errors").GetInt64() + (received == bytes ? 0 : 1);
-        return new Run(name, rtt, bytes, seconds, senderCpu, receiverCpu, senderPeak, receiverPeak, load, errors,
+        return new Run(name, rtt, bytes, seconds, senderCpu, receiverCpu, senderPeak, receiverPeak, load, errors, drops,
             sender.Tree.Describe(), receiver.Tree.Describe());
     }
 
@@ -194,12 +198,12 @@ public static class ThroughputBenchmark
             if (medians.Count == 0) continue;
             text.AppendLine(CultureInfo.InvariantCulture, $"#### {(rtt == 0 ? "Loopback" : $"{rtt} ms RTT")} ({FormatSize(chunk)} messages, bufferedAmount ≤ {FormatSize(hwm)}{(repeat > 1 ? $", median of {repeat}" : "")})");
             text.AppendLine();
-            text.AppendLine("| pair (sender → receiver) | sent | MB/s | CPU s/GiB sender + receiver = total | peak RSS sender / receiver, MiB | load avg |");
-            text.AppendLine("|---|---:|---:|---:|---:|---:|");
+            text.AppendLine("| pair (sender → receiver) | sent | MB/s | CPU s/GiB sender + receiver = total | peak RSS sender / receiver, MiB | datagrams dropped | load avg |");
+            text.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
             foreach (var r in medians)
             {
                 text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {Label(r.Pair)} | {FormatSize(r.Bytes)} | {r.MBps:F1} | {r.SenderCpuPerGib:F2} + {r.ReceiverCpuPerGib:F2} = **{r.CpuPerGib:F2}** | {r.SenderPeakRss / 1048576.0:F0} / {r.ReceiverPeakRss / 1048576.0:F0} | {r.LoadAverage:F1} |{(r.Errors > 0 ? $" {r.Errors} bad messages!" : "")}"));
+                    $"| {Label(r.Pair)} | {FormatSize(r.Bytes)} | {r.MBps:F1} | {r.SenderCpuPerGib:F2} + {r.ReceiverCpuPerGib:F2} = **{r.CpuPerGib:F2}** | {r.SenderPeakRss / 1048576.0:F0} / {r.ReceiverPeakRss / 1048576.0:F0} | {r.UdpDrops} | {r.LoadAverage:F1} |{(r.Errors > 0 ? $" {r.Errors} bad messages!" : "")}"));
             }
             text.AppendLine();
             Run? Find(string pair) => medians.FirstOrDefault(r => r.Pair == pair);
@@ -240,6 +244,15 @@ public static class ThroughputBenchmark
         "aiortc-chromium" => "aiortc → Chromium",
         _ => pair,
     };
+
+    /// <summary>UDP datagrams dropped because a socket's receive buffer was full (this namespace's /proc/net/snmp).</summary>
+    private static long UdpReceiveBufferErrors()
+    {
+        var lines = File.ReadAllLines("/proc/net/snmp").Where(l => l.StartsWith("Udp:", StringComparison.Ordinal)).ToArray();
+        if (lines.Length != 2) return 0;
+        var index = Array.IndexOf(lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries), "RcvbufErrors");
+        return index > 0 ? long.Parse(lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[index], CultureInfo.InvariantCulture) : 0;
+    }
 
     private static double LoadAverage()
     {
