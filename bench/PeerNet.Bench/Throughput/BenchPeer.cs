@@ -47,6 +47,9 @@ internal abstract class BenchPeer : IAsyncDisposable
     /// <summary>Tells the sender to start.</summary>
     public abstract Task GoAsync();
 
+    /// <summary>A PeerNet peer's SCTP counters after the transfer; null for the others.</summary>
+    public virtual Task<string?> SctpCountersAsync() => Task.FromResult<string?>(null);
+
     /// <summary>Output so far, for error messages.</summary>
     public abstract string Diagnostics();
 
@@ -148,6 +151,14 @@ internal abstract class BenchPeer : IAsyncDisposable
         {
             await _process.StandardInput.WriteLineAsync("go");
             await _process.StandardInput.FlushAsync();
+        }
+
+        public override async Task<string?> SctpCountersAsync()
+        {
+            if (Kind != PeerKind.PeerNet) return null;
+            await _process.StandardInput.WriteLineAsync("stats");
+            await _process.StandardInput.FlushAsync();
+            return (await WaitEventAsync("stats", TimeSpan.FromSeconds(10))).GetProperty("text").GetString();
         }
 
         public override string Diagnostics()

@@ -178,6 +178,8 @@ public static class ThroughputBenchmark
         await stop.CancelAsync();
         await sampler;
         var sent = await sender.WaitEventAsync("sent", TimeSpan.FromSeconds(30));
+        if (await sender.SctpCountersAsync() is { } senderCounters) Console.WriteLine($"    PeerNet sender SCTP: {senderCounters}");
+        if (await receiver.SctpCountersAsync() is { } receiverCounters) Console.WriteLine($"    PeerNet receiver SCTP: {receiverCounters}");
         var seconds = (done.GetProperty("lastByteMs").GetDouble() - sent.GetProperty("firstSendMs").GetDouble()) / 1000;
         var received = done.GetProperty("bytes").GetInt64();
         var errors = done.GetProperty("errors").GetInt64() + (received == bytes ? 0 : 1);

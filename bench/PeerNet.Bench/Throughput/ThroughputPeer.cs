@@ -76,16 +76,37 @@ internal static class ThroughputPeer
             if (await commands != "go") return 0;
             await SendAsync(peer.Channel!, total, chunk, hwm);
             // Stay until told to quit: what is still buffered must reach the receiver.
-            while (await Console.In.ReadLineAsync() is { } line && line != "quit")
-            {
-            }
+            await CommandsAsync(peer);
             return 0;
         }
         await done.Task;
+        await CommandsAsync(peers.Peers.Values.FirstOrDefault());
+        return 0;
+    }
+
+    /// <summary>"stats" → the association's counters (for the report's findings); "quit" or end of input → return.</summary>
+    private static async Task CommandsAsync(Peer? peer)
+    {
         while (await Console.In.ReadLineAsync() is { } line && line != "quit")
         {
+            if (line == "stats") Emit("stats", ("text", peer is null ? "no peer" : SctpCounters(peer.Connection)));
         }
-        return 0;
+    }
+
+    /// <summary>
+    /// The SCTP association's counters. RtcPeerConnection does not expose its association, so this reads
+    /// it by reflection — a benchmark diagnostic only, which breaks harmlessly ("unavailable") if the field moves.
+    /// </summary>
+    private static string SctpCounters(RtcPeerConnection connection)
+    {
+        const System.Reflection.BindingFlags Private = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic;
+        var transport = typeof(RtcPeerConnection).GetField("_transport", Private)?.GetValue(connection);
+        if (transport?.GetType().GetProperty("Association")?.GetValue(transport) is not PeerNet.Sctp.SctpAssociation sctp) return "unavailable";
+        var s = sctp.Statistics;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"packets sent {s.PacketsSent} received {s.PacketsReceived}, DATA chunks sent {s.DataChunksSent} retransmitted {s.DataChunksRetransmitted}, "
+            + $"fast retransmits {s.FastRetransmits}, T3 timeouts {s.RetransmissionTimeouts}, duplicates received {s.DuplicateDataChunksReceived}, "
+            + $"SACKs sent {s.SacksSent}, dropped {s.PacketsDropped}; cwnd {sctp.CongestionWindow}, RTO {sctp.RetransmissionTimeoutMs} ms, SRTT {sctp.SmoothedRoundTripTimeMs:F1} ms");
     }
 
     /// <summary>Two connections in this process push 64 MiB through the whole stack, then close.</summary>
