@@ -16,6 +16,12 @@ if (args.Length > 0 && args[0] == "datachannel")
     return await PeerNet.Bench.DataChannels.DataChannelBenchmark.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "connections")
     return await PeerNet.Bench.Connections.ConnectionsBenchmark.RunAsync(args[1..]);
+if (args.Length > 0 && args[0] == "throughput")
+    return await PeerNet.Bench.Throughput.ThroughputBenchmark.RunAsync(args[1..]);
+if (args.Length > 0 && args[0] == "throughput-peer")
+    return await PeerNet.Bench.Throughput.ThroughputPeer.RunAsync(args[1..]);
+if (args.Length > 0 && args[0] == "throughput-micro")
+    return PeerNet.Bench.Throughput.ThroughputMicro.Run(args[1..]);
 if (args.Length > 0 && args[0] == "connections-server")
     return await PeerNet.Bench.Connections.ConnectionsBenchmark.RunServerModeAsync();
 
@@ -25,6 +31,8 @@ Console.Error.WriteLine("benchmarks:");
 Console.Error.WriteLine("  signaling   the PeerNet hub vs the PeerJS server: N WebSocket clients signalling in rooms");
 Console.Error.WriteLine("  turn        peernet turn vs coturn: STUN Binding/s, ChannelData relay throughput, server CPU per op");
 Console.Error.WriteLine("  datachannel peernet ping over loopback: PeerNet<->PeerNet, PeerNet<->Chromium, Chromium<->Chromium");
+Console.Error.WriteLine("  throughput  one-way bulk transfer in 64 KiB messages: PeerNet, Chromium, aiortc pairs; MB/s, CPU s/GiB, peak RSS; loopback and 50 ms RTT");
+Console.Error.WriteLine("  throughput-micro  BenchmarkDotNet (memory diagnoser): one 64 KiB message through two in-memory DTLS+SCTP transports");
 Console.Error.WriteLine("  connections N data channels held by one server process on one UDP port (IceUdpMux) vs aiortc: memory, threads, echo rate");
 Console.Error.WriteLine();
 Console.Error.WriteLine(BenchOptions.Usage);
@@ -34,4 +42,6 @@ Console.Error.WriteLine();
 Console.Error.WriteLine(PeerNet.Bench.DataChannels.DataChannelBenchmark.Usage);
 Console.Error.WriteLine();
 Console.Error.WriteLine(PeerNet.Bench.Connections.ConnectionsBenchmark.Usage);
+Console.Error.WriteLine();
+Console.Error.WriteLine(PeerNet.Bench.Throughput.ThroughputBenchmark.Usage);
 return 2;
