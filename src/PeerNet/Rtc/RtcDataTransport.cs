@@ -65,6 +65,10 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
             RemotePort = remoteSctpPort,
             MaxMessageSize = Math.Max(localMaxMessageSize, remoteMaxMessageSize is > 0 and <= int.MaxValue ? (int)remoteMaxMessageSize : localMaxMessageSize),
             EnableInterleaving = messageInterleaving,
+
+            // The window caps throughput at window ÷ RTT: 1 MiB is 18 MB/s at 50 ms. 4 MiB (Chromium's
+            // dcsctp offers 5) is held only while the application is slower than the network.
+            ReceiveWindow = 4 * 1024 * 1024,
         });
         _timer = new Timer(static state => ((RtcDataTransport)state!).OnTimer(), this, Timeout.Infinite, Timeout.Infinite);
     }
