@@ -112,6 +112,11 @@ internal static class PingCommand
             {
                 return PeerCommandFailure.Report(RtcFailureLayer.Sctp, "the echo stopped answering");
             }
+            catch (InvalidDataException e)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] not byte-exact: {e.Message}");
+                return PeerCommandFailure.ExitCode;
+            }
             catch (Exception e) when (e is InvalidOperationException or ArgumentException or RtcConnectionException)
             {
                 return PeerCommandFailure.Report(e is RtcConnectionException ? e : new RtcConnectionException(RtcFailureLayer.Sctp, e.Message, e));
@@ -163,14 +168,17 @@ internal static class PingCommand
         var remoteMax = peer.Connection.RemoteMaxMessageSize ?? 65536;
         var limit = remoteMax > 0 ? remoteMax : long.MaxValue;
         if (chunk > limit) throw new ArgumentException($"--chunk {chunk} is larger than the remote's max-message-size of {limit}");
+        // Every echoed byte is checked against what was sent at its offset (see PingPayload).
+        var stream = new PingPayload((ulong)Random.Shared.NextInt64());
         long received = 0;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnMessage(object? sender, RtcDataChannelMessageEventArgs e)
         {
-            if (Interlocked.Add(ref received, e.Data.Length) >= total) done.TrySetResult();
+            var intact = stream.Verify(e.Data);
+            var sum = Interlocked.Add(ref received, e.Data.Length);
+            if (!intact || sum >= total) done.TrySetResult();
         }
         var payload = new byte[chunk];
-        Random.Shared.NextBytes(payload);
         channel.Message += OnMessage;
         var clock = Stopwatch.StartNew();
         try
@@ -179,9 +187,10 @@ internal static class PingCommand
             {
                 var task = progress.AddTask("echoing", maxValue: total);
                 long sent = 0;
-                while (sent < total)
+                while (sent < total && !done.Task.IsCompleted)
                 {
                     var length = (int)Math.Min(chunk, total - sent);
+                    stream.Fill(payload.AsSpan(0, length), sent);
                     await channel.SendAsync(payload.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
                     sent += length;
                     task.Value = Interlocked.Read(ref received);
@@ -200,7 +209,12 @@ internal static class PingCommand
             channel.Message -= OnMessage;
         }
         var seconds = clock.Elapsed.TotalSeconds;
+        if (stream.FirstMismatch is { } offset)
+            throw new InvalidDataException($"the echo is not what was sent: byte {offset} of {total} differs (pseudo-random stream, seed {stream.Seed})");
+        var back = Interlocked.Read(ref received);
+        if (back != total) throw new InvalidDataException($"{back} bytes came back for {total} sent");
         var mib = total / (1024.0 * 1024.0);
         AnsiConsole.MarkupLineInterpolated($"[bold]throughput[/]: {mib:F1} MiB sent and echoed back in {seconds:F2} s = [bold]{mib / seconds:F1} MiB/s[/] each way ({mib * 8 * 1.048576 / seconds:F0} Mbit/s), {chunk}-byte messages");
+        AnsiConsole.MarkupLineInterpolated($"verified: {total} bytes byte-exact (pseudo-random stream, seed {stream.Seed})");
     }
 }
