@@ -162,6 +162,13 @@ internal static class PingCommand
         AnsiConsole.MarkupLineInterpolated($"[bold]{count} round trips[/]: min {rtts[0]:F3} / avg {rtts.Average():F3} / p50 {rtts[rtts.Count / 2]:F3} / max {rtts[^1]:F3} ms");
     }
 
+    /// <summary>
+    /// The most bytes the throughput test has out unechoed. Without a bound, a return path slower
+    /// than the way out (loss or a smaller window that way) lets the echo's send buffer fill, and
+    /// the echo must then drop messages; 8 MiB stays under our 16 MiB send buffer and Chromium's.
+    /// </summary>
+    private const long UnechoedWindow = 8 * 1024 * 1024;
+
     private static async Task ThroughputAsync(Peer peer, long total, int chunk, CancellationToken cancellationToken)
     {
         var channel = peer.Channel!;
@@ -172,11 +179,16 @@ internal static class PingCommand
         var stream = new PingPayload((ulong)Random.Shared.NextInt64());
         long received = 0;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new Lock();
+        TaskCompletionSource? echoed = null; // the sender waits on it while UnechoedWindow bytes are out
         void OnMessage(object? sender, RtcDataChannelMessageEventArgs e)
         {
             var intact = stream.Verify(e.Data);
             var sum = Interlocked.Add(ref received, e.Data.Length);
             if (!intact || sum >= total) done.TrySetResult();
+            TaskCompletionSource? waiter;
+            lock (gate) (waiter, echoed) = (echoed, null);
+            waiter?.TrySetResult();
         }
         var payload = new byte[chunk];
         channel.Message += OnMessage;
@@ -189,6 +201,18 @@ internal static class PingCommand
                 long sent = 0;
                 while (sent < total && !done.Task.IsCompleted)
                 {
+                    Task? echoedMore = null;
+                    lock (gate)
+                    {
+                        if (sent - Interlocked.Read(ref received) > UnechoedWindow) echoedMore = (echoed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                    }
+                    if (echoedMore is not null)
+                    {
+                        await Task.WhenAny(echoedMore, done.Task, Task.Delay(100, cancellationToken)).ConfigureAwait(false);
+                        if (!channel.ReadyState.Equals(RtcDataChannelState.Open)) throw new InvalidOperationException("the channel closed during the transfer");
+                        task.Value = Interlocked.Read(ref received);
+                        continue;
+                    }
                     var length = (int)Math.Min(chunk, total - sent);
                     stream.Fill(payload.AsSpan(0, length), sent);
                     await channel.SendAsync(payload.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
