@@ -23,9 +23,10 @@ namespace PeerNet.Integration.Tests.NatLab;
 /// </para>
 /// <para>
 /// Measured here (2 cores shared with other builds; transfer time, whole test in brackets):
-/// C#↔C# 2 % loss 8.5 MiB/s, 24 s (29 s); 50 ms 8–12 MiB/s, 17–26 s (22–32 s); both 0.18 MiB/s
-/// (27 s). C#↔Chromium 2 % loss 6.1 MiB/s, 33 s (37 s); both 0.15 MiB/s (33 s); 50 ms only
-/// 1.2 MiB/s — 200 MiB took 173 s (179 s), so that case sends 100 MiB: Chromium's WebRTC socket
+/// C#↔C# 2 % loss 8.5–9.5 MiB/s, 21–24 s (24–29 s); 50 ms 8–12 MiB/s, 17–26 s (22–32 s); both
+/// 0.18 MiB/s, 22 s (25–27 s). C#↔Chromium 2 % loss 6.1–10.1 MiB/s, 20–33 s (24–37 s); both
+/// 0.15 MiB/s, 27 s (33 s); 50 ms only 1.2 MiB/s — 200 MiB took 173 s (179 s), so that case
+/// sends 100 MiB (80 s, 86 s in all): Chromium's WebRTC socket
 /// has a 128 KiB receive buffer and drops datagrams of our cwnd-sized bursts (the "UDP
 /// receive-buffer drops" line: ≈ 0.8 % of them at B, while the lab's path dropped none); each
 /// drop halves our window, which at 50 ms grows back by one MTU per round trip.
