@@ -112,6 +112,11 @@ internal static class PingCommand
             {
                 return PeerCommandFailure.Report(RtcFailureLayer.Sctp, "the echo stopped answering");
             }
+            catch (InvalidDataException e)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] not byte-exact: {e.Message}");
+                return PeerCommandFailure.ExitCode;
+            }
             catch (Exception e) when (e is InvalidOperationException or ArgumentException or RtcConnectionException)
             {
                 return PeerCommandFailure.Report(e is RtcConnectionException ? e : new RtcConnectionException(RtcFailureLayer.Sctp, e.Message, e));
@@ -157,20 +162,35 @@ internal static class PingCommand
         AnsiConsole.MarkupLineInterpolated($"[bold]{count} round trips[/]: min {rtts[0]:F3} / avg {rtts.Average():F3} / p50 {rtts[rtts.Count / 2]:F3} / max {rtts[^1]:F3} ms");
     }
 
+    /// <summary>
+    /// The most bytes the throughput test has out unechoed. Without a bound, a return path slower
+    /// than the way out (loss or a smaller window that way) lets the echo's send buffer fill, and
+    /// the echo must then drop messages; 8 MiB stays under our 16 MiB send buffer and Chromium's.
+    /// </summary>
+    private const long UnechoedWindow = 8 * 1024 * 1024;
+
     private static async Task ThroughputAsync(Peer peer, long total, int chunk, CancellationToken cancellationToken)
     {
         var channel = peer.Channel!;
         var remoteMax = peer.Connection.RemoteMaxMessageSize ?? 65536;
         var limit = remoteMax > 0 ? remoteMax : long.MaxValue;
         if (chunk > limit) throw new ArgumentException($"--chunk {chunk} is larger than the remote's max-message-size of {limit}");
+        // Every echoed byte is checked against what was sent at its offset (see PingPayload).
+        var stream = new PingPayload((ulong)Random.Shared.NextInt64());
         long received = 0;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new Lock();
+        TaskCompletionSource? echoed = null; // the sender waits on it while UnechoedWindow bytes are out
         void OnMessage(object? sender, RtcDataChannelMessageEventArgs e)
         {
-            if (Interlocked.Add(ref received, e.Data.Length) >= total) done.TrySetResult();
+            var intact = stream.Verify(e.Data);
+            var sum = Interlocked.Add(ref received, e.Data.Length);
+            if (!intact || sum >= total) done.TrySetResult();
+            TaskCompletionSource? waiter;
+            lock (gate) (waiter, echoed) = (echoed, null);
+            waiter?.TrySetResult();
         }
         var payload = new byte[chunk];
-        Random.Shared.NextBytes(payload);
         channel.Message += OnMessage;
         var clock = Stopwatch.StartNew();
         try
@@ -179,9 +199,22 @@ internal static class PingCommand
             {
                 var task = progress.AddTask("echoing", maxValue: total);
                 long sent = 0;
-                while (sent < total)
+                while (sent < total && !done.Task.IsCompleted)
                 {
+                    Task? echoedMore = null;
+                    lock (gate)
+                    {
+                        if (sent - Interlocked.Read(ref received) > UnechoedWindow) echoedMore = (echoed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                    }
+                    if (echoedMore is not null)
+                    {
+                        await Task.WhenAny(echoedMore, done.Task, Task.Delay(100, cancellationToken)).ConfigureAwait(false);
+                        if (!channel.ReadyState.Equals(RtcDataChannelState.Open)) throw new InvalidOperationException("the channel closed during the transfer");
+                        task.Value = Interlocked.Read(ref received);
+                        continue;
+                    }
                     var length = (int)Math.Min(chunk, total - sent);
+                    stream.Fill(payload.AsSpan(0, length), sent);
                     await channel.SendAsync(payload.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
                     sent += length;
                     task.Value = Interlocked.Read(ref received);
@@ -200,7 +233,12 @@ internal static class PingCommand
             channel.Message -= OnMessage;
         }
         var seconds = clock.Elapsed.TotalSeconds;
+        if (stream.FirstMismatch is { } offset)
+            throw new InvalidDataException($"the echo is not what was sent: byte {offset} of {total} differs (pseudo-random stream, seed {stream.Seed})");
+        var back = Interlocked.Read(ref received);
+        if (back != total) throw new InvalidDataException($"{back} bytes came back for {total} sent");
         var mib = total / (1024.0 * 1024.0);
         AnsiConsole.MarkupLineInterpolated($"[bold]throughput[/]: {mib:F1} MiB sent and echoed back in {seconds:F2} s = [bold]{mib / seconds:F1} MiB/s[/] each way ({mib * 8 * 1.048576 / seconds:F0} Mbit/s), {chunk}-byte messages");
+        AnsiConsole.MarkupLineInterpolated($"verified: {total} bytes byte-exact (pseudo-random stream, seed {stream.Seed})");
     }
 }

@@ -41,9 +41,10 @@ public sealed class BrowserFixture : IAsyncLifetime
     /// </summary>
     public Task<IBrowser> LaunchWithMdnsCandidatesAsync() => _playwright!.Chromium.LaunchAsync(LaunchOptions(hideLocalIpsWithMdns: true));
 
-    private static BrowserTypeLaunchOptions LaunchOptions(bool hideLocalIpsWithMdns) => new()
+    /// <summary>How every test Chromium starts; <paramref name="executablePath"/> may be a wrapper that runs <see cref="ChromiumPath"/> elsewhere (in a NAT lab namespace).</summary>
+    internal static BrowserTypeLaunchOptions LaunchOptions(bool hideLocalIpsWithMdns, string executablePath = ChromiumPath) => new()
     {
-        ExecutablePath = ChromiumPath,
+        ExecutablePath = executablePath,
         Headless = true,
         Timeout = 60_000,
         Args =

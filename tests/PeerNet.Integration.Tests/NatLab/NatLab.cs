@@ -148,6 +148,18 @@ public sealed partial class NatLab : IAsyncDisposable
         return total;
     }
 
+    /// <summary>
+    /// How many packets coming from <paramref name="router"/> (<see cref="RouterA"/> or <see cref="RouterB"/>:
+    /// what its host sends) the loss impairment dropped as they entered the public segment — one
+    /// direction of a host-to-host flow.
+    /// </summary>
+    public async Task<long> ImpairmentDropsFromAsync(LabNamespace router, CancellationToken cancellationToken = default)
+    {
+        if (router != RouterA && router != RouterB) throw new ArgumentException("not a router of this lab", nameof(router));
+        if (Options.LossPercent == 0) return 0;
+        return await CounterAsync(Public, "inet natlab_impair", $"impair_from_{router.Role}", cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The namespaces of labs whose process is gone, removed (with anything still running in them). Returns how many.</summary>
     public static async Task<int> SweepStaleAsync(CancellationToken cancellationToken = default)
     {
@@ -257,9 +269,12 @@ public sealed partial class NatLab : IAsyncDisposable
                 ip netns exec {{pub}} nft -f - <<'NFT'
                 table inet natlab_impair {
                   counter impair { }
+                  counter impair_from_ra { }
+                  counter impair_from_rb { }
                   chain prerouting {
                     type filter hook prerouting priority raw; policy accept;
-                    iifname { "ra", "rb" } numgen random mod 100 < {{o.LossPercent}} counter name impair drop
+                    iifname "ra" numgen random mod 100 < {{o.LossPercent}} counter name impair counter name impair_from_ra drop
+                    iifname "rb" numgen random mod 100 < {{o.LossPercent}} counter name impair counter name impair_from_rb drop
                   }
                 }
                 NFT

@@ -28,7 +28,41 @@ public sealed class EchoPingCommandTests(BrowserFixture browser, ITestOutputHelp
         Assert.Contains("selected pair: local host udp", text);
         Assert.Contains("5 round trips", text);
         Assert.Contains("2.0 MiB sent and echoed back", text);
+        Assert.Contains("verified: 2097152 bytes byte-exact", text);
         Assert.Contains("opened channel 'ping'", echo.Output);
+    }
+
+    [Fact]
+    public async Task PingFailsWhenTheEchoIsNotByteExact()
+    {
+        // An in-process echo that flips one bit of the byte at offset 100000 of the throughput
+        // stream (the round trips before it are 8-byte messages, left alone).
+        await using var signaling = new PeerNet.Signaling.SignalingClient(new PeerNet.Signaling.SignalingClientOptions { Url = _hub.SignalingUrl });
+        await signaling.ConnectAsync();
+        await using var room = new PeerNet.Rtc.PeerRoom(signaling, "corrupt", initiator => new PeerNet.Rtc.PeerOptions
+        {
+            Initiator = initiator,
+            Configuration = new PeerNet.Rtc.RtcConfiguration { IncludeLoopbackCandidates = true },
+        });
+        long offset = 0;
+        room.PeerAccepted += (_, e) => e.Peer.Connection.DataChannel += (_, channel) => channel.Message += (_, m) =>
+        {
+            var data = m.Data;
+            if (data.Length > 8)
+            {
+                const long Corrupt = 100_000;
+                if (offset <= Corrupt && Corrupt < offset + data.Length) data[Corrupt - offset] ^= 0x20;
+                offset += data.Length;
+            }
+            channel.Send(data);
+        };
+        await room.JoinAsync();
+        var (exitCode, text) = await RunCliAsync(TimeSpan.FromSeconds(60), "ping", "--hub", _hub.Url.ToString(), "--room", "corrupt", "--count", "2", "--size", "8", "--bytes", "1M");
+        output.WriteLine(text);
+        Assert.Equal(1, exitCode);
+        Assert.Contains("not byte-exact", text);
+        Assert.Contains("byte 100000 of 1048576 differs", text.ReplaceLineEndings(" "));
+        Assert.DoesNotContain("verified:", text);
     }
 
     [Fact]

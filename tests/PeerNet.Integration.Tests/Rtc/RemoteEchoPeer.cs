@@ -109,9 +109,9 @@ internal sealed class ChromiumEchoPeer : RemoteEchoPeer
 
     public override string Name => "Chromium";
 
-    public static async Task<ChromiumEchoPeer> StartAsync(BrowserFixture browser, ITestOutputHelper output, Uri hubUrl, string room, string role, string? channelsJson = null, bool forgeFingerprint = false, Func<Task<IPage>>? newPage = null, bool relay = false)
+    public static async Task<ChromiumEchoPeer> StartAsync(BrowserFixture? browser, ITestOutputHelper output, Uri hubUrl, string room, string role, string? channelsJson = null, bool forgeFingerprint = false, Func<Task<IPage>>? newPage = null, bool relay = false, bool hubIceServers = false)
     {
-        var page = newPage is null ? await browser.NewPageAsync() : await newPage();
+        var page = newPage is not null ? await newPage() : await (browser ?? throw new ArgumentNullException(nameof(browser), "a browser or newPage")).NewPageAsync();
         page.Console += (_, message) =>
         {
             try { output.WriteLine($"[chromium] {message.Text}"); } catch (InvalidOperationException) { }
@@ -123,6 +123,7 @@ internal sealed class ChromiumEchoPeer : RemoteEchoPeer
         if (channelsJson is not null) query += "&channels=" + Uri.EscapeDataString(channelsJson);
         if (forgeFingerprint) query += "&forge=1";
         if (relay) query += "&relay=1";
+        if (hubIceServers) query += "&hub-ice=1";
         await page.GotoAsync(new Uri(hubUrl, PagePath + query).ToString());
         return new ChromiumEchoPeer(page);
     }
@@ -144,6 +145,21 @@ internal sealed class ChromiumEchoPeer : RemoteEchoPeer
             return e.Message;
         }
     }
+
+    /// <summary>
+    /// The selected candidate pair's counters from getStats(): packets and bytes each way, and
+    /// packetsDiscardedOnSend (packets Chromium dropped before they left, which SCTP sees as loss).
+    /// </summary>
+    public async Task<string> TransportStatsAsync() => await _page.EvaluateAsync<string>("""
+        async () => {
+          const stats = await window.pc.getStats();
+          let pair = null;
+          stats.forEach((s) => { if (s.type === 'candidate-pair' && s.nominated && (!pair || s.bytesSent > pair.bytesSent)) pair = s; });
+          if (!pair) return 'no candidate pair';
+          return `packetsSent ${pair.packetsSent} packetsReceived ${pair.packetsReceived} bytesSent ${pair.bytesSent} bytesReceived ${pair.bytesReceived} ` +
+            `packetsDiscardedOnSend ${pair.packetsDiscardedOnSend ?? '?'} currentRoundTripTime ${pair.currentRoundTripTime ?? '?'}`;
+        }
+        """);
 
     public override async ValueTask DisposeAsync() => await _page.Context.CloseAsync();
 }
