@@ -1,3 +1,4 @@
+using PeerNet.Integration.Tests.NatLab;
 using static PeerNet.Bench.BenchTools;
 
 namespace PeerNet.Bench.Throughput;
@@ -7,7 +8,7 @@ namespace PeerNet.Bench.Throughput;
 /// kernel): one private address on a veth device (this kernel has no dummy driver; the pair's other end
 /// stays unused), which every peer uses (loopback candidates off),
 /// and a policy rule that sends every locally generated packet to that address into a TUN device
-/// instead of straight to loopback. <see cref="DelayLine"/> holds each packet for half the RTT and
+/// instead of straight to loopback. <see cref="TunDelayLine"/> holds each packet for half the RTT and
 /// writes it back; the kernel then delivers it (accept_local lets a packet from a local address come in
 /// on a device). Each direction crosses the line once: RTT = 2 × the one-way delay. Signaling to the
 /// hub on 127.0.0.1 is not delayed.
@@ -21,9 +22,9 @@ internal sealed class DelayedNetwork : IAsyncDisposable
     private const string VethPeer = "pnbv1";
     private const string Tun = "pnbtun0";
     private const string Table = "200";
-    private readonly DelayLine _line;
+    private readonly TunDelayLine _line;
 
-    private DelayedNetwork(DelayLine line) => _line = line;
+    private DelayedNetwork(TunDelayLine line) => _line = line;
 
     public long Forwarded => _line.Forwarded;
 
@@ -60,7 +61,7 @@ internal sealed class DelayedNetwork : IAsyncDisposable
         await Ip("addr", "add", PeerAddress + "/32", "dev", Veth);
         await Ip("link", "set", Veth, "up");
         await Ip("link", "set", VethPeer, "up");
-        var line = DelayLine.Create(Tun, rttMs / 2);
+        var line = TunDelayLine.Create(null, Tun, rttMs / 2);
         try
         {
             await Ip("link", "set", Tun, "txqueuelen", "10000");

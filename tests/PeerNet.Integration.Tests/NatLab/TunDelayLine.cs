@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 
 namespace PeerNet.Integration.Tests.NatLab;
@@ -7,7 +8,7 @@ namespace PeerNet.Integration.Tests.NatLab;
 /// the packets to impair into the TUN device, this reads each one, holds it for a delay (plus
 /// random jitter, which reorders) and writes it back, so the kernel receives it again from the
 /// TUN device and routes it on. Two threads: a reader (poll + read) and a writer that releases
-/// packets when due.
+/// packets when due. Also compiled into bench/PeerNet.Bench (the throughput benchmark's 50 ms path).
 /// </summary>
 internal sealed class TunDelayLine : IDisposable
 {
@@ -23,7 +24,7 @@ internal sealed class TunDelayLine : IDisposable
     private readonly int _delay;
     private readonly int _jitter;
     private readonly Random _random;
-    private readonly PriorityQueue<byte[], (long Due, long Sequence)> _queue = new();
+    private readonly PriorityQueue<(byte[] Packet, int Length), (long Due, long Sequence)> _queue = new();
     private readonly object _lock = new();
     private readonly Thread _reader;
     private readonly Thread _writer;
@@ -50,10 +51,10 @@ internal sealed class TunDelayLine : IDisposable
     /// <summary>Packets released (written back) so far.</summary>
     public long Forwarded => Interlocked.Read(ref _forwarded);
 
-    /// <summary>Creates TUN device <paramref name="name"/> in namespace <paramref name="netns"/> (down, no address: the caller routes into it).</summary>
-    public static TunDelayLine Create(string netns, string name, int delayMilliseconds, int jitterMilliseconds, int seed)
+    /// <summary>Creates TUN device <paramref name="name"/> in namespace <paramref name="netns"/>, or in this thread's when null (down, no address: the caller routes into it).</summary>
+    public static TunDelayLine Create(string? netns, string name, int delayMilliseconds, int jitterMilliseconds = 0, int seed = 1)
     {
-        var fd = NetnsThread.Run(netns, () =>
+        int OpenDevice()
         {
             var fd = Open("/dev/net/tun"u8.ToArray().Append((byte)0).ToArray(), ORdWr | ONonBlock);
             if (fd < 0) throw new IOException($"open /dev/net/tun failed: errno {Marshal.GetLastPInvokeError()}");
@@ -68,26 +69,33 @@ internal sealed class TunDelayLine : IDisposable
             }
 
             return fd;
-        });
+        }
+
+        var fd = netns is null ? OpenDevice() : NetnsThread.Run(netns, OpenDevice);
         return new TunDelayLine(fd, name, delayMilliseconds, jitterMilliseconds, seed);
     }
 
     private void ReadLoop()
     {
-        var buffer = new byte[MaxPacket];
         var polls = new PollFd[] { new() { Fd = _fd, Events = PollIn } };
         while (!_stopped)
         {
             if (Poll(polls, 1, 100) <= 0) continue;
             while (true)
             {
-                var n = Read(_fd, buffer, buffer.Length);
-                if (n <= 0) break; // EAGAIN: drained
+                var packet = ArrayPool<byte>.Shared.Rent(MaxPacket); // pooled: the throughput benchmark pushes 100+ MB/s through
+                var n = Read(_fd, packet, MaxPacket);
+                if (n <= 0)
+                {
+                    ArrayPool<byte>.Shared.Return(packet);
+                    break; // EAGAIN: drained
+                }
+
                 var due = Environment.TickCount64 + _delay;
                 lock (_lock)
                 {
                     if (_jitter > 0) due += _random.Next(_jitter + 1);
-                    _queue.Enqueue(buffer.AsSpan(0, (int)n).ToArray(), (due, _sequence++));
+                    _queue.Enqueue((packet, (int)n), (due, _sequence++));
                     Monitor.PulseAll(_lock);
                 }
             }
@@ -98,7 +106,7 @@ internal sealed class TunDelayLine : IDisposable
     {
         while (true)
         {
-            byte[] packet;
+            (byte[] Packet, int Length) packet;
             lock (_lock)
             {
                 while (true)
@@ -122,7 +130,8 @@ internal sealed class TunDelayLine : IDisposable
             // Counted before the write, so whoever receives the packet sees it counted. A full
             // TUN queue (EAGAIN) drops the packet, as a congested link would.
             Interlocked.Increment(ref _forwarded);
-            Write(_fd, packet, packet.Length);
+            Write(_fd, packet.Packet, packet.Length);
+            ArrayPool<byte>.Shared.Return(packet.Packet);
         }
     }
 
