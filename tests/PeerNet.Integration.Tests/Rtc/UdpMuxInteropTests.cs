@@ -64,7 +64,7 @@ public sealed class UdpMuxInteropTests(BrowserFixture browser, ITestOutputHelper
                     else channel.Send(e.Data);
                 };
                 var channel = client.CreateDataChannel("echo-" + i);
-                var probe = new Probe(channel);
+                var probe = new ChannelProbe(channel);
                 var toServer = new RtcCandidateRelay(client, server);
                 var toClient = new RtcCandidateRelay(server, client);
                 var offer = await client.CreateOfferAsync();
@@ -203,46 +203,5 @@ public sealed class UdpMuxInteropTests(BrowserFixture browser, ITestOutputHelper
             : await ChromiumEchoPeer.StartAsync(browser, output, hub.Url, room, role, channels);
         _cleanup.Add(peer);
         return peer;
-    }
-
-    private sealed class Probe
-    {
-        private readonly ConcurrentQueue<RtcDataChannelMessageEventArgs> _messages = new();
-        private readonly SemaphoreSlim _arrived = new(0);
-
-        public Probe(RtcDataChannel channel)
-        {
-            Channel = channel;
-            channel.Open += (_, _) => Opened.TrySetResult();
-            channel.Message += (_, e) =>
-            {
-                _messages.Enqueue(e);
-                _arrived.Release();
-            };
-        }
-
-        public RtcDataChannel Channel { get; }
-
-        public TaskCompletionSource Opened { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public async Task<List<RtcDataChannelMessageEventArgs>> TakeAsync(int count, TimeSpan timeout)
-        {
-            var taken = new List<RtcDataChannelMessageEventArgs>();
-            using var cts = new CancellationTokenSource(timeout);
-            while (taken.Count < count)
-            {
-                try
-                {
-                    await _arrived.WaitAsync(cts.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    Assert.Fail($"'{Channel.Label}': {taken.Count} of {count} echoes arrived in {timeout.TotalSeconds} s");
-                }
-                _messages.TryDequeue(out var message);
-                taken.Add(message!);
-            }
-            return taken;
-        }
     }
 }
