@@ -512,6 +512,9 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     {
         if (_closed) return;
         var dtls = _transport?.DtlsState ?? DtlsTransportState.New;
+        // The transport's failure (with its reason) is posted right behind its state change: wait for it,
+        // so "failed" is never raised without the layer and the reason (Peer reports Failure).
+        if (dtls == DtlsTransportState.Failed && _failure is null) return;
         var state = _failure is not null || IceConnectionState == RtcIceConnectionState.Failed || dtls == DtlsTransportState.Failed
             ? RtcPeerConnectionState.Failed
             : IceConnectionState == RtcIceConnectionState.Disconnected ? RtcPeerConnectionState.Disconnected
