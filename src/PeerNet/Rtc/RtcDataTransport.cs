@@ -106,7 +106,7 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
         {
             if (_disposed) return;
             if (_dtls.State != DtlsTransportState.New) return;
-            var now = Environment.TickCount64;
+            var now = MonotonicClock.Milliseconds;
             _dtls.Start(now);
             Pump(now);
         }
@@ -118,7 +118,7 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
         lock (_gate)
         {
             if (_disposed) return;
-            var now = Environment.TickCount64;
+            var now = MonotonicClock.Milliseconds;
             // The remote's ICE can be connected before ours is: its ClientHello starts our server.
             if (_dtls.State == DtlsTransportState.New) _dtls.Start(now);
             _dtls.HandleDatagram(datagram, now);
@@ -140,9 +140,9 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
                 throw new InvalidOperationException($"stream id {channel.Id} is already in use by another data channel");
             }
             _channels[channel.Id.Value] = channel;
-            if (_sctpConnected) OpenLocalChannel(channel, Environment.TickCount64);
+            if (_sctpConnected) OpenLocalChannel(channel, MonotonicClock.Milliseconds);
             else _pendingOpen.Add(channel);
-            Pump(Environment.TickCount64);
+            Pump(MonotonicClock.Milliseconds);
         }
     }
 
@@ -158,7 +158,7 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
         {
             if (_disposed || channel.Id is not { } id || channel.ReadyState != RtcDataChannelState.Open)
                 throw new InvalidOperationException($"data channel '{channel.Label}' is not open");
-            var now = Environment.TickCount64;
+            var now = MonotonicClock.Milliseconds;
             var options = channel.SctpSendOptions;
             if (payload.IsEmpty)
             {
@@ -185,7 +185,7 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
                 MarkClosed(channel, null);
                 return;
             }
-            var now = Environment.TickCount64;
+            var now = MonotonicClock.Milliseconds;
             RequestOutgoingReset(id, now);
             Pump(now);
         }
@@ -197,7 +197,7 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
         lock (_gate)
         {
             if (_disposed) return;
-            var now = Environment.TickCount64;
+            var now = MonotonicClock.Milliseconds;
             foreach (var channel in _channels.Values.ToArray()) MarkClosed(channel, null);
             try
             {
@@ -258,7 +258,7 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
         {
             if (_disposed) return;
             _armedDeadline = long.MaxValue;
-            var now = Environment.TickCount64;
+            var now = MonotonicClock.Milliseconds;
             if (_dtls.PollTimeout() is { } d && d <= now) _dtls.HandleTimeout(now);
             if (_sctpStarted && _sctp.PollTimeout() is { } s && s <= now) _sctp.HandleTimeout(now);
             Pump(now);

@@ -174,7 +174,7 @@ public sealed partial class SctpAssociation
     private void GrowCongestionWindow(long flightBefore, long bytesNewlyAcked, bool cumulativeAdvanced)
     {
         var mtu = _options.Mtu;
-        var fullyUtilized = flightBefore + mtu >= _cwnd;
+        var fullyUtilized = flightBefore + mtu >= _cwnd || _heldByPacing;
         if (!_inFastRecovery && bytesNewlyAcked > 0)
         {
             if (_cwnd <= _ssthresh)

@@ -151,12 +151,24 @@ public sealed partial class SctpAssociation
             DecayIdleCongestionWindow();
         }
 
+        var pacingRate = PacingRate();
+        if (pacingRate > 0 && _flightSize < _cwnd && (_currentMessage is not null || _readyStreams.Count > 0) && !RefillPacingCredit(pacingRate))
+        {
+            return position;
+        }
+
         // §6.1 A: no new data into a closed receive window, except one chunk in flight as a probe.
         while (_flightSize < _cwnd && (_peerRwnd > 0 || _flightSize == 0))
         {
             var room = limit - position - _dataHeaderLength;
-            if (room <= 0 || !TryNextFragment(room, out var message, out var offset, out var length, out var flags, out var fsn))
+            if (room <= 0)
             {
+                break;
+            }
+
+            if (!TryNextFragment(room, out var message, out var offset, out var length, out var flags, out var fsn))
+            {
+                _heldByPacing = false; // out of data: the application, not pacing, limits the flight
                 break;
             }
 
@@ -184,6 +196,11 @@ public sealed partial class SctpAssociation
                 _rttMeasuring = true;
                 _rttTsn = tsn;
                 _rttSentAt = _now;
+            }
+
+            if (pacingRate > 0 && !SpendPacingCredit(pacingRate, chunk.WireSize))
+            {
+                break;
             }
         }
 

@@ -376,6 +376,7 @@ public sealed partial class SctpAssociation
     {
         var t = Math.Min(Math.Min(_t1Deadline, _t2Deadline), Math.Min(_t3Deadline, _delayedSackDeadline));
         t = Math.Min(t, Math.Min(_heartbeatDeadline, _reconfigDeadline));
+        t = Math.Min(t, _pacingDeadline);
         return t == Never ? null : t;
     }
 
@@ -412,6 +413,11 @@ public sealed partial class SctpAssociation
         {
             _delayedSackDeadline = Never;
             _sackNow = true;
+        }
+
+        if (_pacingDeadline <= now)
+        {
+            _pacingDeadline = Never; // PollTransmit refills the credit from the elapsed time
         }
     }
 
@@ -564,6 +570,7 @@ public sealed partial class SctpAssociation
         // RFC 9260 §6.3.1 (= RFC 6298 §2) with alpha = 1/8, beta = 1/4; the variance term is floored
         // at MinRtoVarianceMs (RFC 6298's G), so RTO >= SRTT + the peer's delayed-SACK time.
         var r = Math.Max(0, measuredMs);
+        _minRtt = Math.Min(_minRtt, r);
         if (!_hasRtt)
         {
             _srtt = r;

@@ -70,6 +70,23 @@ public sealed class SctpAssociationOptions
     public int InitialCongestionWindowMtus { get; set; } = 10;
 
     /// <summary>
+    /// Pace new DATA over the round trip instead of sending whatever the congestion window allows in
+    /// one burst: at most (2 in slow start, 1.25 after) × cwnd ÷ the smallest RTT seen, with bursts of at most
+    /// <see cref="PacingBurstMtus"/> packets or 2 ms of that rate. A window released in one burst
+    /// overflows small receive buffers on the way or at the peer (Chromium's UDP socket holds
+    /// about 30 packets), and each overflow halves the window. Paths with a round trip under
+    /// <see cref="PacingMinRttMs"/> (loopback, LAN) are not paced. RFC 9260 §6.1's Max.Burst limits
+    /// the same thing more bluntly.
+    /// </summary>
+    public bool Pacing { get; set; } = true;
+
+    /// <summary>The largest burst pacing allows, in packets (MTUs), when 2 ms of the rate is less.</summary>
+    public int PacingBurstMtus { get; set; } = 10;
+
+    /// <summary>Paths whose smallest round-trip time is below this are not paced.</summary>
+    public int PacingMinRttMs { get; set; } = 4;
+
+    /// <summary>
     /// Offer user message interleaving (RFC 8260): list I-DATA and I-FORWARD-TSN in our Supported
     /// Extensions. When the peer lists I-DATA too, user messages travel in I-DATA chunks and the sender
     /// interleaves fragments of messages on different streams, so a large message on one channel does

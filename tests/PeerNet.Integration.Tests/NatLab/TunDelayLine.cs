@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace PeerNet.Integration.Tests.NatLab;
@@ -10,6 +11,13 @@ namespace PeerNet.Integration.Tests.NatLab;
 /// TUN device and routes it on. Two threads: a reader (poll + read) and a writer that releases
 /// packets when due. Also compiled into bench/PeerNet.Bench (the throughput benchmark's 50 ms path).
 /// </summary>
+/// <remarks>
+/// Due times come from <see cref="Stopwatch"/>, not <see cref="Environment.TickCount64"/> (a 4 ms
+/// clock on this kernel), and the writer sleeps on a high-resolution timer, so packets leave spaced
+/// as they arrived to within about a millisecond, as netem would release them. The coarse clock
+/// released 4 ms of traffic at once, which overflowed small receive buffers (Chromium's) and so
+/// measured the emulator's bursts rather than the peers.
+/// </remarks>
 internal sealed class TunDelayLine : IDisposable
 {
     private const int ORdWr = 2;
@@ -21,7 +29,7 @@ internal sealed class TunDelayLine : IDisposable
     private const int MaxPacket = 65536;
 
     private readonly int _fd;
-    private readonly int _delay;
+    private readonly long _delay;
     private readonly int _jitter;
     private readonly Random _random;
     private readonly PriorityQueue<(byte[] Packet, int Length), (long Due, long Sequence)> _queue = new();
@@ -36,7 +44,7 @@ internal sealed class TunDelayLine : IDisposable
     {
         _fd = fd;
         Name = name;
-        _delay = delayMilliseconds;
+        _delay = delayMilliseconds * Stopwatch.Frequency / 1000;
         _jitter = jitterMilliseconds;
         _random = new Random(seed);
         _reader = new Thread(ReadLoop) { IsBackground = true, Name = $"tun {name} reader" };
@@ -91,10 +99,10 @@ internal sealed class TunDelayLine : IDisposable
                     break; // EAGAIN: drained
                 }
 
-                var due = Environment.TickCount64 + _delay;
+                var due = Stopwatch.GetTimestamp() + _delay;
                 lock (_lock)
                 {
-                    if (_jitter > 0) due += _random.Next(_jitter + 1);
+                    if (_jitter > 0) due += _random.Next(_jitter + 1) * Stopwatch.Frequency / 1000;
                     _queue.Enqueue((packet, (int)n), (due, _sequence++));
                     Monitor.PulseAll(_lock);
                 }
@@ -114,9 +122,10 @@ internal sealed class TunDelayLine : IDisposable
                     if (_stopped) return;
                     if (_queue.TryPeek(out _, out var key))
                     {
-                        var wait = key.Due - Environment.TickCount64;
+                        var wait = key.Due - Stopwatch.GetTimestamp();
                         if (wait <= 0) break;
-                        Monitor.Wait(_lock, (int)Math.Min(wait, 100));
+                        // A timed wait sleeps on a high-resolution timer: ~1 ms at the least, no spinning.
+                        Monitor.Wait(_lock, (int)Math.Clamp(wait * 1000 / Stopwatch.Frequency, 1, 100));
                     }
                     else
                     {

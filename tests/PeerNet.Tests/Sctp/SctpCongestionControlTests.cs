@@ -101,17 +101,17 @@ public class SctpCongestionControlTests
         var samples = new List<long>();
         link.OnEvent = (_, _) => { };
         var last = link.A.CongestionWindow;
-        link.Filter = (toB, packet) =>
+        // Sampled as each packet (one SACK) has been processed by A. Sampling at A's sends would see
+        // two SACKs' growth whenever pacing held A back between them.
+        link.Delivered = toB =>
         {
-            if (toB)
+            if (!toB)
             {
                 var cwnd = link.A.CongestionWindow;
                 Assert.InRange(cwnd - last, 0, Mtu);
                 samples.Add(cwnd);
                 last = cwnd;
             }
-
-            return true;
         };
         SendBulk(link, 500_000);
         Assert.True(link.RunUntil(() => Received(link) == 500_000, 60_000));

@@ -51,6 +51,9 @@ internal sealed class SimulatedLink
     /// <summary>Extra delay for one packet (toB, packet) → ms, or null for the normal delay.</summary>
     public Func<bool, byte[], int?>? ExtraDelay { get; set; }
 
+    /// <summary>Called with toB after each packet has been handed to its receiver.</summary>
+    public Action<bool>? Delivered { get; set; }
+
     /// <summary>Called with (isA, event) for every event.</summary>
     public Action<bool, SctpEvent>? OnEvent { get; set; }
 
@@ -174,6 +177,7 @@ internal sealed class SimulatedLink
         {
             _inFlight.Dequeue();
             (item.ToB ? B : A).HandlePacket(item.Packet, Now);
+            Delivered?.Invoke(item.ToB);
             any = true;
 
             // A driver answers each datagram before reading the next (SACK every second packet).
