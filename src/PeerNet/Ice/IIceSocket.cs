@@ -24,4 +24,24 @@ public interface IIceSocket : IAsyncDisposable
 
     /// <summary>Sends one datagram without blocking; false when it could not be sent (the socket is closed or the OS refused).</summary>
     bool Send(ReadOnlySpan<byte> datagram, SocketAddress remote);
+
+    /// <summary>
+    /// Sends a run of datagrams laid end to end in <paramref name="segments"/>, each
+    /// <paramref name="segmentSize"/> bytes except perhaps the last; returns how many were sent.
+    /// Sockets that can batch (<see cref="UdpIceSocket"/>: UDP segmentation offload) do it in one
+    /// system call; the rest send them one by one.
+    /// </summary>
+    int SendSegments(ReadOnlySpan<byte> segments, int segmentSize, SocketAddress remote)
+    {
+        var sent = 0;
+        for (var offset = 0; offset < segments.Length; offset += segmentSize)
+        {
+            if (Send(segments.Slice(offset, Math.Min(segmentSize, segments.Length - offset)), remote))
+            {
+                sent++;
+            }
+        }
+
+        return sent;
+    }
 }

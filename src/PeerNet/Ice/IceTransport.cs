@@ -437,6 +437,26 @@ public sealed class IceTransport : IAsyncDisposable
         return false;
     }
 
+    /// <summary>
+    /// Sends a run of datagrams laid end to end, each <paramref name="segmentSize"/> bytes except
+    /// perhaps the last, over the selected pair, batched into one system call where the socket can
+    /// (<see cref="IIceSocket.SendSegments"/>); returns how many were sent. Does not allocate.
+    /// </summary>
+    public int SendSegments(ReadOnlySpan<byte> segments, int segmentSize)
+    {
+        var path = _path;
+        if (path is null || segments.IsEmpty)
+        {
+            return 0;
+        }
+
+        var count = (segments.Length + segmentSize - 1) / segmentSize;
+        var sent = path.Socket.SendSegments(segments, segmentSize, path.Address);
+        Interlocked.Add(ref Statistics.DataSentCount, sent);
+        Interlocked.Add(ref Statistics.SendFailuresCount, count - sent);
+        return sent;
+    }
+
     /// <summary>Closes the agent ("closed"), the sockets and the resolver.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -17,6 +17,8 @@ public sealed class UdpIceSocket : IIceSocket
     private readonly Socket _socket;
     private readonly CancellationTokenSource _closed = new();
     private Task _loop = Task.CompletedTask;
+    private bool _segmentationOffload = UdpSegmentationOffload.IsSupported;
+    private int _segmentationFailures;
 
     private UdpIceSocket(Socket socket)
     {
@@ -85,6 +87,40 @@ public sealed class UdpIceSocket : IIceSocket
             return false;
         }
     }
+
+    /// <inheritdoc/>
+    public int SendSegments(ReadOnlySpan<byte> segments, int segmentSize, SocketAddress remote)
+    {
+        var count = (segments.Length + segmentSize - 1) / segmentSize;
+        if (count > 1 && _segmentationOffload && count <= UdpSegmentationOffload.MaxSegments)
+        {
+            if (UdpSegmentationOffload.TrySend(_socket, segments, segmentSize, remote))
+            {
+                _segmentationFailures = 0;
+                return count;
+            }
+
+            // EAGAIN (a full buffer) passes; a path or kernel that refuses it keeps refusing.
+            if (++_segmentationFailures >= 8)
+            {
+                _segmentationOffload = false;
+            }
+        }
+
+        var sent = 0;
+        for (var offset = 0; offset < segments.Length; offset += segmentSize)
+        {
+            if (Send(segments.Slice(offset, Math.Min(segmentSize, segments.Length - offset)), remote))
+            {
+                sent++;
+            }
+        }
+
+        return sent;
+    }
+
+    /// <summary>True while <see cref="SendSegments"/> uses UDP segmentation offload.</summary>
+    public bool UsesSegmentationOffload => _segmentationOffload;
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using PeerNet.DataChannels;
 using PeerNet.Dtls;
+using PeerNet.Ice;
 using PeerNet.Sctp;
 
 namespace PeerNet.Rtc;
@@ -23,6 +24,7 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
     private readonly Timer _timer;
     private readonly byte[] _rx = new byte[DtlsTransport.MaxApplicationDataSize];
     private readonly byte[] _tx = new byte[MaxDatagram + 512];
+    private readonly byte[] _batch = new byte[UdpSegmentationOffload.MaxBytes];
     private readonly Dictionary<ushort, RtcDataChannel> _channels = [];
     private readonly HashSet<RtcDataChannel> _busy = [];
     private readonly HashSet<ushort> _incomingReset = [];
@@ -305,16 +307,48 @@ internal sealed class RtcDataTransport : IRtcDataChannelHost, IDisposable
         ArmTimer(now);
     }
 
+    /// <summary>
+    /// Sends what DTLS has ready. Runs of equal-sized datagrams (full records, the usual case while
+    /// data flows) are gathered in <see cref="_batch"/> and leave in one system call where the
+    /// socket can (UDP segmentation offload); a shorter datagram may end a run.
+    /// </summary>
     private bool FlushDtls()
     {
         var moved = false;
+        var used = 0;
+        var segmentSize = 0;
         int length;
-        while ((length = _dtls.PollTransmit(_tx)) > 0)
+        while ((length = _dtls.PollTransmit(_batch.AsSpan(used))) > 0)
         {
             moved = true;
-            _ice.Send(_tx.AsSpan(0, length));
+            if (used == 0)
+            {
+                segmentSize = length;
+            }
+            else if (length > segmentSize)
+            {
+                // Longer than the run: the run goes first, this one starts the next.
+                SendBatch(_batch.AsSpan(0, used), segmentSize);
+                _batch.AsSpan(used, length).CopyTo(_batch);
+                used = 0;
+                segmentSize = length;
+            }
+            used += length;
+            var full = used / segmentSize >= UdpSegmentationOffload.MaxSegments || _batch.Length - used < _tx.Length;
+            if (length < segmentSize || full)
+            {
+                SendBatch(_batch.AsSpan(0, used), segmentSize);
+                used = 0;
+            }
         }
+        if (used > 0) SendBatch(_batch.AsSpan(0, used), segmentSize);
         return moved;
+    }
+
+    private void SendBatch(ReadOnlySpan<byte> segments, int segmentSize)
+    {
+        if (segments.Length == segmentSize) _ice.Send(segments);
+        else _ice.SendSegments(segments, segmentSize);
     }
 
     private void ArmTimer(long now)
@@ -542,4 +576,7 @@ internal interface IRtcIcePath
 {
     /// <summary>Sends one datagram to the remote over the selected candidate pair (dropped if there is none yet).</summary>
     void Send(ReadOnlySpan<byte> datagram);
+
+    /// <summary>Sends datagrams laid end to end, each <paramref name="segmentSize"/> bytes but perhaps the last, in as few system calls as the socket allows.</summary>
+    void SendSegments(ReadOnlySpan<byte> segments, int segmentSize);
 }

@@ -90,6 +90,8 @@ internal sealed class RtcIceLink : IRtcIcePath, IAsyncDisposable
 
     public void Send(ReadOnlySpan<byte> datagram) => _transport?.Send(datagram);
 
+    public void SendSegments(ReadOnlySpan<byte> segments, int segmentSize) => _transport?.SendSegments(segments, segmentSize);
+
     public void Close()
     {
         IceTransport? transport;
