@@ -151,6 +151,8 @@ public sealed partial class SctpAssociation
             DecayIdleCongestionWindow();
         }
 
+        // Set again below only if pacing, rather than cwnd, the peer's window or a lack of data, stops us.
+        _heldByPacing = false;
         var pacingRate = PacingRate();
         if (pacingRate > 0 && _flightSize < _cwnd && (_currentMessage is not null || _readyStreams.Count > 0) && !RefillPacingCredit(pacingRate))
         {
@@ -161,14 +163,8 @@ public sealed partial class SctpAssociation
         while (_flightSize < _cwnd && (_peerRwnd > 0 || _flightSize == 0))
         {
             var room = limit - position - _dataHeaderLength;
-            if (room <= 0)
+            if (room <= 0 || !TryNextFragment(room, out var message, out var offset, out var length, out var flags, out var fsn))
             {
-                break;
-            }
-
-            if (!TryNextFragment(room, out var message, out var offset, out var length, out var flags, out var fsn))
-            {
-                _heldByPacing = false; // out of data: the application, not pacing, limits the flight
                 break;
             }
 
