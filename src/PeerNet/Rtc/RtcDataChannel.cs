@@ -21,6 +21,7 @@ public sealed class RtcDataChannel
     private long _bufferedAmount;
     private long _lowThreshold;
     private TaskCompletionSource? _drained;
+    private long _wakeAt = -1; // the largest BufferedAmount a waiting sender accepts; -1: none waits
     private volatile RtcDataChannelState _readyState = RtcDataChannelState.Connecting;
 
     internal RtcDataChannel(IRtcDataChannelHost host, string label, RtcDataChannelInit init, ushort? id)
@@ -127,6 +128,9 @@ public sealed class RtcDataChannel
             {
                 if (_readyState is RtcDataChannelState.Closing or RtcDataChannelState.Closed)
                     throw new InvalidOperationException($"data channel '{Label}' is {_readyState.ToString().ToLowerInvariant()}");
+                // Published with a full fence before BufferedAmount is read again (SetBufferedAmount
+                // does the reverse), so either we see the drop or the setter sees our mark.
+                Interlocked.Exchange(ref _wakeAt, _drained is null ? amount : Math.Max(_wakeAt, amount));
                 if (BufferedAmount <= amount) return;
                 _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 wait = _drained.Task;
@@ -159,7 +163,8 @@ public sealed class RtcDataChannel
     internal bool SetBufferedAmount(long amount)
     {
         var before = Interlocked.Exchange(ref _bufferedAmount, amount);
-        if (amount < before) WakeWaiters();
+        // Wake a waiting sender only once the amount is down to its mark, not on every SACK.
+        if (amount < before && amount <= Volatile.Read(ref _wakeAt)) WakeWaiters();
         var threshold = BufferedAmountLowThreshold;
         return before > threshold && amount <= threshold;
     }
@@ -221,6 +226,7 @@ public sealed class RtcDataChannel
         {
             drained = _drained;
             _drained = null;
+            Volatile.Write(ref _wakeAt, -1);
         }
         drained?.TrySetResult();
     }
