@@ -178,6 +178,18 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
         get { lock (_gate) return _finalFlight?.Resends ?? 0; }
     }
 
+    /// <summary>For tests: sends an alert through our record layer, as a peer giving up or warning would.</summary>
+    internal void SendAlertForTest(DtlsAlertDescription description, bool fatal, long now)
+    {
+        lock (_gate)
+        {
+            _channel.UpdateClock(now);
+            if (_protection is null || _state != DtlsTransportState.Connected)
+                throw new InvalidOperationException("Only our record layer, connected, sends test alerts.");
+            SendAlert(fatal ? AlertLevel.fatal : AlertLevel.warning, (short)description, "test");
+        }
+    }
+
     /// <summary>For tests: how many datagrams or records were dropped for this reason.</summary>
     internal long DropCount(DtlsDropReason reason)
     {
