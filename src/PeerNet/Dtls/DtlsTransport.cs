@@ -324,6 +324,9 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
     {
         lock (_gate)
         {
+            // A handshake that completed while no driver call waited for it leaves records to read: look at once.
+            if (_state == DtlsTransportState.Connected && _protection is not null && !_handshakeLeftoversTaken)
+                return _channel.LastNow;
             if (_state != DtlsTransportState.Connecting)
                 return null;
             long deadline = _handshakeDeadline;
@@ -346,6 +349,8 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
         lock (_gate)
         {
             _channel.UpdateClock(now);
+            if (_state == DtlsTransportState.Connected && _protection is not null)
+                TakeHandshakeLeftovers(now);
             if (_state != DtlsTransportState.Connecting)
                 return;
             if (now >= _handshakeDeadline)
@@ -630,6 +635,7 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
             if (keyBlock is not null)
                 CryptographicOperations.ZeroMemory(keyBlock);
             _association = association;
+            _channel.ReleaseHandshakeRecords();
             return;
         }
         try
