@@ -40,7 +40,8 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
     private int _earlyRecordBytes;
 
     // Epoch 1 application data and alerts that may come with or just before the peer's Finished (RFC 6347
-    // §4.1.2.1 allows keeping them): enough for a burst, bounded against a flood.
+    // §4.1: records of the new epoch received before the handshake completes may be buffered): enough for
+    // a burst, bounded against a flood.
     private const int MaxEarlyRecords = 32;
     private const int MaxEarlyRecordBytes = 64 * 1024;
 
