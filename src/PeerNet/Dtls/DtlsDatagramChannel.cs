@@ -8,8 +8,11 @@ namespace PeerNet.Dtls;
 /// socket. BouncyCastle's handshake is a blocking loop (Receive with a timeout, then retransmit), so it
 /// runs on a worker thread that blocks here; the driver's thread feeds it datagrams and collects what
 /// it sends, and waits for it to go idle, so each driver call sees the handshake's response at once.
-/// After the handshake, BouncyCastle's record layer is called on the driver's thread and
-/// <see cref="Receive(Span{byte}, int)"/> never blocks.
+/// It also watches the handshake's records for the record layer that takes over afterwards
+/// (<see cref="DtlsRecordProtection"/>): the highest epoch 1 sequence number BouncyCastle wrote, our
+/// last flight, and the peer's epoch 1 data and alerts that BouncyCastle read but does not deliver.
+/// When BouncyCastle's record layer is kept (suites we do not implement), it is called on the driver's
+/// thread after the handshake and <see cref="Receive(Span{byte}, int)"/> never blocks.
 /// </summary>
 /// <remarks>All state is guarded by the owning <see cref="DtlsTransport"/>'s lock, passed in as <c>gate</c>.</remarks>
 internal sealed class DtlsDatagramChannel : DatagramTransport
@@ -31,6 +34,16 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
     private int _tailLength;
     private long _lastNow;
     private long _lastTick;
+    // The datagrams sent since BouncyCastle last read one: at the end of the handshake, our last flight.
+    private readonly List<byte[]> _flight = [];
+    private readonly List<byte[]> _earlyRecords = [];
+    private int _earlyRecordBytes;
+
+    // Epoch 1 application data and alerts that may come with or just before the peer's Finished (RFC 6347
+    // §4.1: records of the new epoch received before the handshake completes may be buffered): enough for
+    // a burst, bounded against a flood.
+    private const int MaxEarlyRecords = 32;
+    private const int MaxEarlyRecordBytes = 64 * 1024;
 
     public DtlsDatagramChannel(object gate, int mtu, int maxInbound, int maxOutbound)
     {
@@ -51,6 +64,31 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
     {
         FlushTail();
         Handshaking = false;
+    }
+
+    /// <summary>The highest sequence number BouncyCastle wrote in an epoch after 0, or -1: our own records continue after it.</summary>
+    public long HighestProtectedSequenceSent { get; private set; } = -1;
+
+    /// <summary>
+    /// Our last flight: the datagrams sent since BouncyCastle last read a datagram. Read when the
+    /// handshake has just completed; as server that is ChangeCipherSpec and Finished.
+    /// </summary>
+    public IReadOnlyList<byte[]> LastFlight => _flight;
+
+    /// <summary>
+    /// Copies of the encrypted (epoch 1 and later) application data and alert records in the datagrams
+    /// BouncyCastle read during the handshake. BouncyCastle discards application data that arrives before
+    /// its handshake returns, and leaves records behind the Finished in the same datagram unread; our own
+    /// record layer decrypts these once the handshake is done (its replay window ignores what it saw twice).
+    /// </summary>
+    public IReadOnlyList<byte[]> EarlyRecords => _earlyRecords;
+
+    /// <summary>Forgets <see cref="LastFlight"/> and <see cref="EarlyRecords"/> once the record layer has taken them.</summary>
+    public void ReleaseHandshakeRecords()
+    {
+        _flight.Clear();
+        _earlyRecords.Clear();
+        _earlyRecordBytes = 0;
     }
 
     /// <summary>Counts each time the worker starts waiting in Receive.</summary>
@@ -176,6 +214,9 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
             datagram.Return();
     }
 
+    /// <summary>Takes the oldest datagram BouncyCastle has not read; the caller returns its buffer.</summary>
+    public bool TryDequeueInbound(out PooledDatagram datagram) => _inbound.TryDequeue(out datagram);
+
     public void ClearInbound()
     {
         while (_inbound.TryDequeue(out PooledDatagram datagram))
@@ -222,6 +263,10 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
                 {
                     Phase = HandshakeWorkerPhase.Running;
                     Monitor.PulseAll(_gate);
+                    // Whatever BouncyCastle sends next answers this datagram: a new flight, never packed with the last one.
+                    FlushTail();
+                    _flight.Clear();
+                    KeepEarlyRecords(datagram.Span);
                     return CopyOut(datagram, buffer);
                 }
                 long remaining = WakeTick - Environment.TickCount64;
@@ -272,6 +317,7 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
                 return;
             if (Handshaking)
             {
+                NoteSequenceNumbers(buffer);
                 if (_tail is not null && _tailLength + buffer.Length <= _mtu)
                 {
                     buffer.CopyTo(_tail.AsSpan(_tailLength));
@@ -301,6 +347,8 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
 
     private void Enqueue(PooledDatagram datagram)
     {
+        if (Handshaking)
+            _flight.Add(datagram.Span.ToArray());
         if (_outbound.Count >= _maxOutbound)
         {
             // Like a full socket buffer: DTLS and SCTP recover from the loss.
@@ -309,6 +357,40 @@ internal sealed class DtlsDatagramChannel : DatagramTransport
             return;
         }
         _outbound.Enqueue(datagram);
+    }
+
+    // Records BouncyCastle writes are well-formed; the loop still stops at anything that is not.
+    private void NoteSequenceNumbers(ReadOnlySpan<byte> records)
+    {
+        while (records.Length >= DtlsRecordHeader.Length)
+        {
+            int length = DtlsRecordHeader.Length + DtlsRecordHeader.FragmentLength(records);
+            if (length > records.Length)
+                return;
+            if (DtlsRecordHeader.Epoch(records) != 0)
+                HighestProtectedSequenceSent = Math.Max(HighestProtectedSequenceSent, (long)DtlsRecordHeader.SequenceNumber(records));
+            records = records[length..];
+        }
+    }
+
+    private void KeepEarlyRecords(ReadOnlySpan<byte> datagram)
+    {
+        while (datagram.Length >= DtlsRecordHeader.Length)
+        {
+            int length = DtlsRecordHeader.Length + DtlsRecordHeader.FragmentLength(datagram);
+            if (length > datagram.Length)
+                return;
+            byte type = datagram[0];
+            if (type is DtlsContentType.ApplicationData or DtlsContentType.Alert
+                && DtlsRecordHeader.Epoch(datagram) != 0
+                && _earlyRecords.Count < MaxEarlyRecords
+                && _earlyRecordBytes + length <= MaxEarlyRecordBytes)
+            {
+                _earlyRecords.Add(datagram[..length].ToArray());
+                _earlyRecordBytes += length;
+            }
+            datagram = datagram[length..];
+        }
     }
 
     /// <summary>BouncyCastle closes its transport after close_notify or a fatal alert; the queues stay for the driver.</summary>

@@ -25,6 +25,9 @@ internal static partial class DtlsLog
     [LoggerMessage(EventId = 5007, Level = LogLevel.Debug, Message = "DTLS {Role}: dropped a datagram of {Length} bytes: {Reason}")]
     public static partial void DatagramDropped(ILogger logger, DtlsRole role, int length, DtlsDropReason reason);
 
+    [LoggerMessage(EventId = 5009, Level = LogLevel.Debug, Message = "DTLS {Role}: dropped a record of {Length} bytes: {Reason}")]
+    public static partial void RecordDropped(ILogger logger, DtlsRole role, int length, DtlsDropReason reason);
+
     [LoggerMessage(EventId = 5008, Level = LogLevel.Debug, Message = "DTLS {Role}: negotiated SRTP profile 0x{Profile:X4} (unused: data only)")]
     public static partial void SrtpProfile(ILogger logger, DtlsRole role, int profile);
 }

@@ -14,8 +14,13 @@ internal static class DtlsRecordHeader
     /// <summary>The largest record fragment: 2^14 plus the 2048 bytes of expansion RFC 5246 §6.2.3 allows.</summary>
     public const int MaxFragmentLength = (1 << 14) + 2048;
 
-    // RFC 5246 §6.2.1 / RFC 6347 §4.1 content types used by DTLS 1.2 without extensions we negotiate.
-    private const byte ChangeCipherSpec = 20, Alert = 21, Handshake = 22, ApplicationData = 23;
+    /// <summary>The record version of every DTLS 1.2 record after the hellos (RFC 6347 §4.1: one's complement of TLS 1.2's).</summary>
+    public const ushort Dtls12Version = 0xFEFD;
+
+    /// <summary>The largest sequence number of an epoch (48 bits, RFC 6347 §4.1).</summary>
+    public const ulong MaxSequenceNumber = (1UL << 48) - 1;
+
+    private const byte ChangeCipherSpec = DtlsContentType.ChangeCipherSpec, Alert = DtlsContentType.Alert, ApplicationData = DtlsContentType.ApplicationData;
 
     /// <summary>
     /// Whether every record in the datagram has a plausible header and a length that fits. A datagram
@@ -70,6 +75,27 @@ internal static class DtlsRecordHeader
             datagram = datagram[(Length + BinaryPrimitives.ReadUInt16BigEndian(datagram[11..]))..];
         }
         return false;
+    }
+
+    /// <summary>The epoch of the record at the start of <paramref name="record"/> (at least <see cref="Length"/> bytes).</summary>
+    public static ushort Epoch(ReadOnlySpan<byte> record) => BinaryPrimitives.ReadUInt16BigEndian(record[3..]);
+
+    /// <summary>The 48-bit sequence number of the record at the start of <paramref name="record"/>.</summary>
+    public static ulong SequenceNumber(ReadOnlySpan<byte> record) =>
+        (ulong)BinaryPrimitives.ReadUInt16BigEndian(record[5..]) << 32 | BinaryPrimitives.ReadUInt32BigEndian(record[7..]);
+
+    /// <summary>The fragment length the header of the record at the start of <paramref name="record"/> claims.</summary>
+    public static int FragmentLength(ReadOnlySpan<byte> record) => BinaryPrimitives.ReadUInt16BigEndian(record[11..]);
+
+    /// <summary>Writes a record header: type, DTLS 1.2 version, epoch, sequence number and fragment length.</summary>
+    public static void Write(Span<byte> destination, byte contentType, ushort epoch, ulong sequenceNumber, int fragmentLength)
+    {
+        destination[0] = contentType;
+        BinaryPrimitives.WriteUInt16BigEndian(destination[1..], Dtls12Version);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[3..], epoch);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[5..], (ushort)(sequenceNumber >> 32));
+        BinaryPrimitives.WriteUInt32BigEndian(destination[7..], (uint)sequenceNumber);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[11..], checked((ushort)fragmentLength));
     }
 
     /// <summary>Whether every encrypted (epoch 1 and later) record in a well-formed datagram is long enough for the cipher.</summary>

@@ -30,10 +30,17 @@ internal sealed class DtlsServerPeer : DefaultTlsServer
     /// <summary>The negotiated cipher suite, known once the handshake completes.</summary>
     public int NegotiatedCipherSuite { get; private set; } = -1;
 
+    /// <summary>
+    /// The key block for our own record layer (<see cref="DtlsRecordProtection"/>), derived when the
+    /// handshake completes if it implements the suite; the transport takes it and wipes it.
+    /// </summary>
+    public byte[]? KeyBlock { get; set; }
+
     public override void NotifyHandshakeComplete()
     {
         base.NotifyHandshakeComplete();
         NegotiatedCipherSuite = m_context.SecurityParameters.CipherSuite;
+        KeyBlock = DtlsKeyBlock.Derive(m_context);
     }
 
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();

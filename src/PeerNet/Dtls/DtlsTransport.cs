@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Org.BouncyCastle.Security;
@@ -26,6 +27,15 @@ namespace PeerNet.Dtls;
 /// caller's clock. When the handshake ends the thread ends; records are then encrypted and decrypted
 /// synchronously on the caller's thread and no thread stays blocked.
 /// </para>
+/// <para>
+/// After the handshake, records of the AEAD suites (AES-GCM, ChaCha20-Poly1305) are protected by our own
+/// record layer, <see cref="DtlsRecordProtection"/> over the BCL's ciphers, with keys derived from the
+/// handshake's master secret: a record is encrypted straight into the send queue and decrypted straight
+/// into the receive queue, and the steady state allocates nothing. It continues the epoch 1 sequence
+/// numbers after BouncyCastle's Finished, answers a retransmitted final flight of the peer with ours
+/// (RFC 6347 §4.2.4), and keeps a replay window (RFC 6347 §4.1.2.6). For other suites (AES_128_CBC_SHA)
+/// BouncyCastle's record layer stays in use.
+/// </para>
 /// <para>Every member is thread-safe; one driver thread is expected.</para>
 /// </remarks>
 public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
@@ -46,7 +56,9 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
     private readonly ILogger _logger;
     private readonly DtlsDatagramChannel _channel;
     private readonly Queue<DtlsEvent> _events = new();
-    private readonly Queue<PooledDatagram> _received = new();
+    // Decrypted application data waiting for ReadApplicationData, and our protected datagrams waiting for PollTransmit.
+    private readonly DtlsRecordQueue _received;
+    private readonly DtlsRecordQueue _outbound;
     private readonly BcTlsCrypto _crypto;
     private DtlsClientPeer? _clientPeer;
     private DtlsServerPeer? _serverPeer;
@@ -61,10 +73,17 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
     private bool _disposed;
     private long _handshakeDeadline;
     private Thread? _worker;
+    // After the handshake exactly one of these protects records: ours, or BouncyCastle's for suites ours lacks.
+    private DtlsRecordProtection? _protection;
     private BcDtlsTransport? _association;
+    private DtlsFinalFlight? _finalFlight;
+    private bool _handshakeLeftoversTaken;
+    // Where records are decrypted when they do not go to the receive queue (alerts, a full queue, BouncyCastle's reads).
     private byte[]? _plaintext;
 
     private long _packetsReceived, _packetsDropped, _packetsSent, _messagesReceived, _messagesDiscarded, _messagesSent, _bytesReceived, _bytesSent;
+    private long _recordsDropped, _transmitsDropped;
+    private readonly long[] _dropCounts = new long[Enum.GetValues<DtlsDropReason>().Length];
 
     /// <summary>Creates a transport; nothing is sent before <see cref="Start"/>.</summary>
     /// <param name="role">Client or server, from <c>a=setup</c> (RFC 8842 §5).</param>
@@ -98,6 +117,7 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
             MaxPendingApplicationData = options.MaxPendingApplicationData,
             MaxPendingTransmits = options.MaxPendingTransmits,
             CipherSuites = options.CipherSuites,
+            BouncyCastleRecordLayer = options.BouncyCastleRecordLayer,
         };
         Role = role;
         _localCertificate = localCertificate;
@@ -106,6 +126,8 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
         // One generator per transport: SecureRandom draws on the OS generator and is not shared across threads.
         _crypto = new BcTlsCrypto(new SecureRandom());
         _channel = new DtlsDatagramChannel(_gate, _options.Mtu, maxInbound: 64, maxOutbound: _options.MaxPendingTransmits);
+        _received = new DtlsRecordQueue(_options.MaxPendingApplicationData);
+        _outbound = new DtlsRecordQueue(_options.MaxPendingTransmits);
     }
 
     /// <summary>Client or server.</summary>
@@ -138,6 +160,43 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
     /// <summary>Whether the handshake thread is still running (for tests: it must end with the handshake).</summary>
     internal bool IsWorkerAlive => _worker?.IsAlive ?? false;
 
+    /// <summary>For tests: whether our own record layer (not BouncyCastle's) protects the records.</summary>
+    internal bool UsesOwnRecordLayer
+    {
+        get { lock (_gate) return _protection is not null; }
+    }
+
+    /// <summary>For tests: the sequence number our next own record gets, or null without our record layer.</summary>
+    internal ulong? NextWriteSequence
+    {
+        get { lock (_gate) return _protection?.NextWriteSequence; }
+    }
+
+    /// <summary>For tests: how often our final flight was sent again.</summary>
+    internal int FinalFlightResends
+    {
+        get { lock (_gate) return _finalFlight?.Resends ?? 0; }
+    }
+
+    /// <summary>For tests: sends an alert through our record layer, as a peer giving up or warning would.</summary>
+    internal void SendAlertForTest(DtlsAlertDescription description, bool fatal, long now)
+    {
+        lock (_gate)
+        {
+            _channel.UpdateClock(now);
+            if (_protection is null || _state != DtlsTransportState.Connected)
+                throw new InvalidOperationException("Only our record layer, connected, sends test alerts.");
+            SendAlert(fatal ? AlertLevel.fatal : AlertLevel.warning, (short)description, "test");
+        }
+    }
+
+    /// <summary>For tests: how many datagrams or records were dropped for this reason.</summary>
+    internal long DropCount(DtlsDropReason reason)
+    {
+        lock (_gate)
+            return _dropCounts[(int)reason];
+    }
+
     /// <summary>Counters.</summary>
     public DtlsTransportStatistics Statistics
     {
@@ -145,8 +204,8 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
         {
             lock (_gate)
             {
-                return new DtlsTransportStatistics(_packetsReceived, _packetsDropped, _packetsSent, _channel.TransmitsDropped,
-                    _messagesReceived, _messagesDiscarded, _messagesSent, _bytesReceived, _bytesSent);
+                return new DtlsTransportStatistics(_packetsReceived, _packetsDropped, _packetsSent, _channel.TransmitsDropped + _transmitsDropped,
+                    _messagesReceived, _messagesDiscarded, _messagesSent, _bytesReceived, _bytesSent, _recordsDropped);
             }
         }
     }
@@ -224,6 +283,12 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
                         Drop(datagram.Length, DtlsDropReason.Unprotected);
                         return;
                     }
+                    if (_protection is not null)
+                    {
+                        TakeHandshakeLeftovers(now);
+                        ReceiveProtected(datagram, now);
+                        return;
+                    }
                     if (!_channel.EnqueueInbound(datagram))
                     {
                         Drop(datagram.Length, DtlsDropReason.QueueFull);
@@ -244,7 +309,10 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
     {
         lock (_gate)
         {
+            // Handshake datagrams (our last flight) go before any record of ours.
             int length = _channel.PollTransmit(destination);
+            if (length == 0)
+                length = Math.Max(_outbound.Dequeue(destination), 0);
             if (length > 0)
                 _packetsSent++;
             return length;
@@ -256,6 +324,9 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
     {
         lock (_gate)
         {
+            // A handshake that completed while no driver call waited for it leaves records to read: look at once.
+            if (_state == DtlsTransportState.Connected && _protection is not null && !_handshakeLeftoversTaken)
+                return _channel.LastNow;
             if (_state != DtlsTransportState.Connecting)
                 return null;
             long deadline = _handshakeDeadline;
@@ -278,6 +349,8 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
         lock (_gate)
         {
             _channel.UpdateClock(now);
+            if (_state == DtlsTransportState.Connected && _protection is not null)
+                TakeHandshakeLeftovers(now);
             if (_state != DtlsTransportState.Connecting)
                 return;
             if (now >= _handshakeDeadline)
@@ -320,14 +393,12 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
     {
         lock (_gate)
         {
-            if (!_received.TryPeek(out PooledDatagram record))
+            int length = _received.PeekLength();
+            if (length < 0)
                 return -1;
-            if (destination.Length < record.Length)
-                throw new ArgumentException($"The destination holds {destination.Length} bytes; the next record has {record.Length}.", nameof(destination));
-            _received.Dequeue();
-            record.Span.CopyTo(destination);
-            record.Return();
-            return record.Length;
+            if (destination.Length < length)
+                throw new ArgumentException($"The destination holds {destination.Length} bytes; the next record has {length}.", nameof(destination));
+            return _received.Dequeue(destination);
         }
     }
 
@@ -348,7 +419,10 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
                 throw new ArgumentException($"A DTLS record carries at most {MaxApplicationDataSize} bytes; got {applicationData.Length}.", nameof(applicationData));
             try
             {
-                _association!.Send(applicationData);
+                if (_protection is not null)
+                    Protect(DtlsContentType.ApplicationData, applicationData);
+                else
+                    _association!.Send(applicationData);
             }
             catch (Exception e)
             {
@@ -385,7 +459,10 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
             case DtlsTransportState.Connected:
                 try
                 {
-                    _association!.Close();
+                    if (_protection is not null)
+                        SendAlert(AlertLevel.warning, AlertDescription.close_notify, "closing");
+                    else
+                        _association!.Close();
                 }
                 catch (Exception)
                 {
@@ -415,8 +492,11 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
         {
             _channel.ClearInbound();
             _channel.ClearOutbound();
-            while (_received.TryDequeue(out PooledDatagram record))
-                record.Return();
+            _channel.ReleaseHandshakeRecords();
+            _received.Clear();
+            _outbound.Clear();
+            _finalFlight = null;
+            _protection?.Dispose();
         }
     }
 
@@ -495,10 +575,10 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
                 Fail(new DtlsFailure(DtlsFailureReason.FingerprintMismatch, "The handshake completed without the peer's certificate being checked against its fingerprint."));
                 return;
             }
-            _association = association;
             _channel.EndHandshake();
-            _state = DtlsTransportState.Connected;
             int suite = _clientPeer?.NegotiatedCipherSuite ?? _serverPeer!.NegotiatedCipherSuite;
+            TakeRecordLayer(association, suite);
+            _state = DtlsTransportState.Connected;
             _cipherSuite = DtlsCipherSuites.Name(suite);
             int? srtp = _clientPeer?.SelectedSrtpProfile ?? _serverPeer?.SelectedSrtpProfile;
             if (srtp is int profile)
@@ -539,19 +619,223 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
     }
 
     /// <summary>
+    /// Chooses the record layer for after the handshake: ours when the suite is one it implements (the
+    /// peer derived the key block for it), continuing the epoch 1 sequence numbers after the highest one
+    /// BouncyCastle wrote, so no nonce is ever used twice with one key; otherwise BouncyCastle's.
+    /// </summary>
+    private void TakeRecordLayer(BcDtlsTransport association, int suite)
+    {
+        byte[]? keyBlock = _clientPeer?.KeyBlock ?? _serverPeer?.KeyBlock;
+        if (_clientPeer is not null)
+            _clientPeer.KeyBlock = null;
+        if (_serverPeer is not null)
+            _serverPeer.KeyBlock = null;
+        if (keyBlock is null || _options.BouncyCastleRecordLayer)
+        {
+            if (keyBlock is not null)
+                CryptographicOperations.ZeroMemory(keyBlock);
+            _association = association;
+            _channel.ReleaseHandshakeRecords();
+            return;
+        }
+        try
+        {
+            ulong firstSequence = (ulong)(_channel.HighestProtectedSequenceSent + 1);
+            _protection = new DtlsRecordProtection(suite, Role == DtlsRole.Server, keyBlock, epoch: 1, firstSequence);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(keyBlock);
+        }
+        // RFC 6347 §4.2.4: in a full handshake the server sends the last flight, so it answers the client's retransmissions.
+        if (Role == DtlsRole.Server && _channel.LastFlight.Count > 0)
+            _finalFlight = new DtlsFinalFlight([.. _channel.LastFlight]);
+        _plaintext ??= new byte[MaxApplicationDataSize];
+    }
+
+    /// <summary>
     /// After waiting for the worker (which gives up only if a step outlasts the budget; PollTimeout then
     /// asks to look again soon): if the handshake has just completed, read records that came with it.
     /// </summary>
     private void AfterWorkerStep()
     {
-        if (_state == DtlsTransportState.Connected)
+        if (_state != DtlsTransportState.Connected)
+            return;
+        if (_protection is not null)
+            TakeHandshakeLeftovers(_channel.LastNow);
+        else
             ReceiveRecords();
     }
 
     private int WorkerStepBudget(long now) =>
         (int)Math.Clamp(_handshakeDeadline - now + 100, 1, WorkerStepBudgetMillis);
 
-    // ---- records after the handshake (driver's thread, lock held) ---------------------------------
+    // ---- our record layer after the handshake (driver's thread, lock held) -------------------------
+
+    /// <summary>
+    /// Once, right after the handshake: the peer's protected records BouncyCastle read during it (data sent
+    /// with or just before its Finished) and the datagrams that arrived while it completed.
+    /// </summary>
+    private void TakeHandshakeLeftovers(long now)
+    {
+        if (_handshakeLeftoversTaken)
+            return;
+        _handshakeLeftoversTaken = true;
+        foreach (byte[] record in _channel.EarlyRecords)
+        {
+            if (IsOpen)
+                ReceiveRecord(record, now);
+        }
+        _channel.ReleaseHandshakeRecords();
+        while (_channel.TryDequeueInbound(out PooledDatagram datagram))
+        {
+            try
+            {
+                ReceiveProtected(datagram.Span, now);
+            }
+            finally
+            {
+                datagram.Return();
+            }
+        }
+        ClosedByPeerIfNotified();
+    }
+
+    /// <summary>Every record of a well-formed datagram (RFC 6347 §4.1.1: a datagram may carry several).</summary>
+    private void ReceiveProtected(ReadOnlySpan<byte> datagram, long now)
+    {
+        while (datagram.Length >= DtlsRecordHeader.Length && IsOpen)
+        {
+            int length = DtlsRecordHeader.Length + DtlsRecordHeader.FragmentLength(datagram);
+            if (length > datagram.Length)
+                break;
+            ReceiveRecord(datagram[..length], now);
+            datagram = datagram[length..];
+        }
+        ClosedByPeerIfNotified();
+    }
+
+    private void ReceiveRecord(ReadOnlySpan<byte> record, long now)
+    {
+        byte type = record[0];
+        switch (type)
+        {
+            case DtlsContentType.Handshake:
+                // The peer retransmits its last flight only when ours did not arrive (RFC 6347 §4.2.4): send ours again.
+                if (_finalFlight is not null && _finalFlight.ShouldResend(now))
+                    ResendFinalFlight();
+                return;
+            case DtlsContentType.ChangeCipherSpec:
+                return; // part of such a retransmission
+            case DtlsContentType.Alert or DtlsContentType.ApplicationData when DtlsRecordHeader.Epoch(record) == 0:
+                DropRecord(record.Length, DtlsDropReason.Unprotected);
+                return;
+            case DtlsContentType.Alert or DtlsContentType.ApplicationData:
+                break;
+            default:
+                DropRecord(record.Length, DtlsDropReason.NotDtls);
+                return;
+        }
+
+        DtlsRecordProtection protection = _protection!;
+        int expected = Math.Clamp(record.Length - DtlsRecordHeader.Length - protection.Overhead, 0, DtlsRecordProtection.MaxPlaintextLength);
+        bool queued = type == DtlsContentType.ApplicationData && !_received.IsFull;
+        Span<byte> plaintext = queued ? _received.GetBuffer(expected) : _plaintext;
+        if (!protection.TryUnprotect(record, plaintext, out int length, out DtlsDropReason reason))
+        {
+            DropRecord(record.Length, reason);
+            return;
+        }
+        if (type == DtlsContentType.Alert)
+        {
+            HandleAlert(plaintext[..length], record.Length);
+            return;
+        }
+        if (!queued)
+        {
+            _messagesDiscarded++;
+            return;
+        }
+        _received.Commit(length);
+        _messagesReceived++;
+        _bytesReceived += length;
+    }
+
+    private void HandleAlert(ReadOnlySpan<byte> alert, int recordLength)
+    {
+        // RFC 5246 §7.2: one alert is a level (1 warning, 2 fatal) and a description.
+        if (alert.Length != 2 || (short)alert[0] is not (AlertLevel.warning or AlertLevel.fatal))
+        {
+            DropRecord(recordLength, DtlsDropReason.BadAlert);
+            return;
+        }
+        byte level = alert[0], description = alert[1];
+        if (_logger.IsEnabled(LogLevel.Debug))
+            DtlsLog.AlertReceived(_logger, Role, AlertLevel.GetText(level), AlertDescription.GetText(description));
+        if (level == AlertLevel.fatal)
+        {
+            Fail(new DtlsFailure(DtlsFailureReason.AlertReceived,
+                $"The peer closed the association with a fatal {AlertDescription.GetText(description)} alert.",
+                (DtlsAlertDescription)description));
+            return;
+        }
+        if (description == AlertDescription.close_notify)
+        {
+            // RFC 5246 §7.2.1: answer with a close_notify of our own and close at once.
+            _closeNotifyReceived = true;
+            SendAlert(AlertLevel.warning, AlertDescription.close_notify, "answering the peer's close_notify");
+        }
+        // Other warnings (e.g. no_renegotiation) change nothing.
+    }
+
+    private void ClosedByPeerIfNotified()
+    {
+        if (_closeNotifyReceived && _state == DtlsTransportState.Connected)
+            SetClosed(byPeer: true);
+    }
+
+    /// <summary>Encrypts one record straight into the send queue (counted and dropped like a full socket buffer when it is full).</summary>
+    private void Protect(byte contentType, ReadOnlySpan<byte> plaintext)
+    {
+        if (_outbound.IsFull)
+        {
+            _transmitsDropped++;
+            return;
+        }
+        DtlsRecordProtection protection = _protection!;
+        Span<byte> buffer = _outbound.GetBuffer(DtlsRecordHeader.Length + protection.Overhead + plaintext.Length);
+        _outbound.Commit(protection.Protect(contentType, plaintext, buffer));
+    }
+
+    private void SendAlert(short level, short description, string why)
+    {
+        Protect(DtlsContentType.Alert, [(byte)level, (byte)description]);
+        if (_logger.IsEnabled(LogLevel.Debug))
+            DtlsLog.AlertRaised(_logger, Role, AlertLevel.GetText(level), AlertDescription.GetText(description), why);
+    }
+
+    private void ResendFinalFlight()
+    {
+        foreach (byte[] datagram in _finalFlight!.Datagrams)
+        {
+            if (_outbound.IsFull)
+            {
+                _transmitsDropped++;
+                continue;
+            }
+            datagram.CopyTo(_outbound.GetBuffer(datagram.Length));
+            _outbound.Commit(datagram.Length);
+        }
+    }
+
+    private void DropRecord(int length, DtlsDropReason reason)
+    {
+        _recordsDropped++;
+        _dropCounts[(int)reason]++;
+        DtlsLog.RecordDropped(_logger, Role, length, reason);
+    }
+
+    // ---- BouncyCastle's record layer after the handshake (suites ours lacks; driver's thread, lock held) ----
 
     private void ReceiveRecords()
     {
@@ -603,12 +887,13 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
 
     private void Deliver(ReadOnlySpan<byte> record)
     {
-        if (_received.Count >= _options.MaxPendingApplicationData)
+        if (_received.IsFull)
         {
             _messagesDiscarded++;
             return;
         }
-        _received.Enqueue(PooledDatagram.Copy(record));
+        record.CopyTo(_received.GetBuffer(record.Length));
+        _received.Commit(record.Length);
         _messagesReceived++;
         _bytesReceived += record.Length;
     }
@@ -637,6 +922,7 @@ public sealed class DtlsTransport : IDisposable, IDtlsHandshakeObserver
     private void Drop(int length, DtlsDropReason reason)
     {
         _packetsDropped++;
+        _dropCounts[(int)reason]++;
         DtlsLog.DatagramDropped(_logger, Role, length, reason);
     }
 

@@ -32,6 +32,13 @@ public sealed class DtlsTransportOptions
     /// <summary>For tests: offer or accept only these cipher suites (BouncyCastle <c>CipherSuite</c> values).</summary>
     internal int[]? CipherSuites { get; set; }
 
+    /// <summary>
+    /// For tests: keep BouncyCastle's record layer after the handshake even for the AEAD suites
+    /// <see cref="DtlsRecordProtection"/> implements (as it is kept for the others), e.g. to check ours
+    /// against it.
+    /// </summary>
+    internal bool BouncyCastleRecordLayer { get; set; }
+
     internal void Validate()
     {
         if (Mtu is < 256 or > 65507)

@@ -10,6 +10,10 @@ namespace PeerNet.Dtls;
 /// <param name="MessagesSent">Application data records sent.</param>
 /// <param name="BytesReceived">Application data bytes decrypted.</param>
 /// <param name="BytesSent">Application data bytes sent.</param>
+/// <param name="RecordsDropped">
+/// Records of accepted datagrams discarded at decryption: another epoch, replayed, failed authentication,
+/// too long, or a malformed alert (<see cref="DtlsDropReason"/>; RFC 6347 §4.1.2.7: silently, the association lives on).
+/// </param>
 public readonly record struct DtlsTransportStatistics(
     long PacketsReceived,
     long PacketsDropped,
@@ -19,4 +23,5 @@ public readonly record struct DtlsTransportStatistics(
     long MessagesDiscarded,
     long MessagesSent,
     long BytesReceived,
-    long BytesSent);
+    long BytesSent,
+    long RecordsDropped = 0);

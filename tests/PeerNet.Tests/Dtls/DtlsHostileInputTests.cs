@@ -215,6 +215,12 @@ public class DtlsHostileInputTests
         Assert.Equal(DtlsTransportState.Connected, link.Server.State);
         Assert.Equal(DtlsTransportState.Connected, link.Client.State);
         AssertStillWorks(link, 4);
+        // Dropped with a reason, and counted: whole datagrams before decryption, single records at it.
+        Assert.True(link.Server.Statistics.PacketsDropped > 500, $"{link.Server.Statistics}");
+        Assert.True(link.Server.Statistics.RecordsDropped > 500, $"{link.Server.Statistics}");
+        Assert.True(link.Server.DropCount(DtlsDropReason.BadRecordMac) > 100);
+        Assert.True(link.Server.DropCount(DtlsDropReason.Replayed) > 100);
+        Assert.True(link.Server.DropCount(DtlsDropReason.BadLength) > 100);
     }
 
     private static byte[] Mutate(Random random, byte[] original)
