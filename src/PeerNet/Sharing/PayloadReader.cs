@@ -92,15 +92,24 @@ internal sealed class PayloadReader : IDisposable
         _handle?.Dispose();
         _handle = null;
         _handleFile = -1;
-        var path = _pathOf(file);
         SafeFileHandle handle;
-        try
+        for (var attempt = 0; ; attempt++)
         {
-            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new SharingException(SharingErrorCode.SourceChanged, $"{path} is gone.", e);
+            // A downloader's file may be renamed from its part name to its final name between asking
+            // for its path and opening it: ask again once.
+            var path = _pathOf(file);
+            try
+            {
+                handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+                break;
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                if (attempt > 0)
+                {
+                    throw new SharingException(SharingErrorCode.SourceChanged, $"{path} is gone.", e);
+                }
+            }
         }
 
         if (RandomAccess.GetLength(handle) != _manifest.Files[file].Size)
