@@ -11,8 +11,9 @@ namespace PeerNet.Sharing;
 /// <para>
 /// Beyond the spec's letter, for an item that can be written on any file system: a path may not also
 /// be a folder of another path (<c>a</c> and <c>a/b</c>), compared case-insensitively like duplicates
-/// (<see cref="StringComparer.OrdinalIgnoreCase"/>); the same known field twice in one object is
-/// invalid; <c>name</c> is required, at most 1,024 UTF-8 bytes and free of control characters.
+/// (<see cref="StringComparer.OrdinalIgnoreCase"/>); <c>name</c> is required, at most 1,024 UTF-8
+/// bytes and free of control characters. A field given twice in one object counts with its last
+/// value, as JavaScript's <c>JSON.parse</c> reads it, so every implementation sees the same manifest.
 /// </para>
 /// </summary>
 public sealed class Manifest
@@ -160,19 +161,16 @@ public sealed class Manifest
 
             if (reader.ValueTextEquals("v"u8))
             {
-                Once(version is null, "v");
                 Read(ref reader);
                 version = Integer(ref reader, "v");
             }
             else if (reader.ValueTextEquals("name"u8))
             {
-                Once(name is null, "name");
                 Expect(ref reader, JsonTokenType.String, "name is not a string");
                 name = reader.GetString()!;
             }
             else if (reader.ValueTextEquals("files"u8))
             {
-                Once(files is null, "files");
                 files = ReadFiles(ref reader);
             }
             else
@@ -202,14 +200,7 @@ public sealed class Manifest
             throw Bad("no files");
         }
 
-        try
-        {
-            return new Manifest(name, files);
-        }
-        catch (SharingException e) when (e.Code == SharingErrorCode.TooLarge)
-        {
-            throw new SharingException(SharingErrorCode.BadManifest, "The manifest is invalid: its sizes add up to more than 1 TiB.", e);
-        }
+        return new Manifest(name, files);
     }
 
     private static List<ManifestFile> ReadFiles(ref Utf8JsonReader reader)
@@ -236,7 +227,6 @@ public sealed class Manifest
 
             string? path = null, type = null;
             long? size = null, mtime = null;
-            bool sawType = false;
             while (true)
             {
                 Read(ref reader);
@@ -247,26 +237,21 @@ public sealed class Manifest
 
                 if (reader.ValueTextEquals("path"u8))
                 {
-                    Once(path is null, "path");
                     Expect(ref reader, JsonTokenType.String, "path is not a string");
                     path = reader.GetString()!;
                 }
                 else if (reader.ValueTextEquals("size"u8))
                 {
-                    Once(size is null, "size");
                     Read(ref reader);
                     size = Integer(ref reader, "size");
                 }
                 else if (reader.ValueTextEquals("type"u8))
                 {
-                    Once(!sawType, "type");
-                    sawType = true;
                     Expect(ref reader, JsonTokenType.String, "type is not a string");
                     type = reader.GetString()!;
                 }
                 else if (reader.ValueTextEquals("mtime"u8))
                 {
-                    Once(mtime is null, "mtime");
                     Read(ref reader);
                     mtime = Integer(ref reader, "mtime");
                 }
@@ -340,9 +325,10 @@ public sealed class Manifest
 
             offsets[i] = total;
             total += file.Size;
-            if (total > PieceLayout.MaxPayloadLength)
+            if (total > MaxFileSize)
             {
-                throw new SharingException(SharingErrorCode.TooLarge, "The files add up to more than 1 TiB.");
+                // Checked per file, so the sum never overflows; the 1 TiB limit is the piece layout's.
+                throw Bad("the sizes add up to more than 2^53-1");
             }
         }
 
@@ -396,14 +382,6 @@ public sealed class Manifest
         }
 
         return value;
-    }
-
-    private static void Once(bool first, string field)
-    {
-        if (!first)
-        {
-            throw Bad($"{field} appears twice");
-        }
     }
 
     private static void Read(ref Utf8JsonReader reader)
