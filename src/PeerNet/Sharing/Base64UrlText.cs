@@ -28,8 +28,17 @@ internal static class Base64UrlText
             }
         }
 
-        if (!Base64Url.TryDecodeFromChars(text, destination, out var written) || written != 32)
+        int written;
+        try
         {
+            if (!Base64Url.TryDecodeFromChars(text, destination, out written) || written != 32)
+            {
+                return false;
+            }
+        }
+        catch (FormatException)
+        {
+            // It throws (rather than returning false) for a last character with spare bits set.
             return false;
         }
 
