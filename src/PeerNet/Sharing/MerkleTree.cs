@@ -222,14 +222,17 @@ public sealed class MerkleTree
     /// <summary><c>H(0x00 || sealedPiece)</c>.</summary>
     public static void LeafHash(ReadOnlySpan<byte> sealedPiece, Span<byte> destination)
     {
+        if (destination.Length < HashLength)
+        {
+            // Checked first: a failed TryGetHashAndReset would leave the reused hash mid-message.
+            throw new ArgumentException("A hash needs 32 bytes.", nameof(destination));
+        }
+
         var sha = t_sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         ReadOnlySpan<byte> prefix = [0x00];
         sha.AppendData(prefix);
         sha.AppendData(sealedPiece);
-        if (!sha.TryGetHashAndReset(destination, out _))
-        {
-            throw new ArgumentException("A hash needs 32 bytes.", nameof(destination));
-        }
+        sha.GetHashAndReset(destination);
     }
 
     /// <summary><c>H(0x01 || left || right)</c>.</summary>

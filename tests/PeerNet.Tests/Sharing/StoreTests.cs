@@ -439,4 +439,40 @@ public class StoreTests
         Assert.True(store.IsComplete);
         Assert.Equal(File.ReadAllBytes(dir.Combine("src", "big.bin")), File.ReadAllBytes(Path.Combine(target, "big.bin")));
     }
+
+    [Fact]
+    public async Task An_item_of_empty_files_has_no_pieces_and_completes_at_once()
+    {
+        using var dir = new TempDirectory();
+        WriteFile(dir.Combine("src", "e", "a"), 0, 1);
+        WriteFile(dir.Combine("src", "e", "b"), 0, 1);
+        var item = await ItemSealer.SealAsync(ItemSource.FromFolder(dir.Combine("src", "e")));
+        Assert.Equal(0, item.Info.PieceCount);
+        Assert.All(item.Info.PiecesRoot.ToArray(), b => Assert.Equal(0, b));
+        await using (var store = await DownloadStore.OpenAsync(dir.Combine("out"), ContentInfo.Parse(item.Info.Bytes, item.Id), item.Key))
+        {
+            Assert.True(store.IsComplete);
+        }
+
+        Assert.True(File.Exists(dir.Combine("out", "e", "a")) && File.Exists(dir.Combine("out", "e", "b")));
+        await using var pin = await SealedStore.OpenAsync(dir.Combine("pin"), item.Info);
+        Assert.True(pin.IsComplete);
+    }
+
+    [Fact]
+    public async Task Files_and_folders_side_by_side_and_name_clashes()
+    {
+        using var dir = new TempDirectory();
+        WriteFile(dir.Combine("src", "one.txt"), 10, 1);
+        WriteFile(dir.Combine("src", "folder", "two.txt"), 20, 2);
+        WriteFile(dir.Combine("other", "ONE.txt"), 10, 1);
+        var source = ItemSource.FromPaths([dir.Combine("src", "one.txt"), dir.Combine("src", "folder")]);
+        Assert.Equal(["folder/two.txt", "one.txt"], source.Manifest.Files.Select(f => f.Path));
+        Assert.Equal("2 files", source.Name);
+        var e = Assert.Throws<SharingException>(() => ItemSource.FromPaths([dir.Combine("src", "one.txt"), dir.Combine("other", "ONE.txt")]));
+        Assert.Equal(SharingErrorCode.BadManifest, e.Code);
+        Assert.Throws<FileNotFoundException>(() => ItemSource.FromFile(dir.Combine("missing")));
+        var item = await ItemSealer.SealAsync(source);
+        Assert.Equal(1, item.Info.PieceCount);
+    }
 }
