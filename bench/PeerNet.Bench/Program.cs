@@ -22,6 +22,8 @@ if (args.Length > 0 && args[0] == "throughput-peer")
     return await PeerNet.Bench.Throughput.ThroughputPeer.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "throughput-micro")
     return PeerNet.Bench.Throughput.ThroughputMicro.Run(args[1..]);
+if (args.Length > 0 && args[0] == "sharing")
+    return PeerNet.Bench.Sharing.SharingBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "connections-server")
     return await PeerNet.Bench.Connections.ConnectionsBenchmark.RunServerModeAsync();
 
@@ -33,6 +35,7 @@ Console.Error.WriteLine("  turn        peernet turn vs coturn: STUN Binding/s, C
 Console.Error.WriteLine("  datachannel peernet ping over loopback: PeerNet<->PeerNet, PeerNet<->Chromium, Chromium<->Chromium");
 Console.Error.WriteLine("  throughput  one-way bulk transfer in 64 KiB messages: PeerNet, Chromium, aiortc pairs; MB/s, CPU s/GiB, peak RSS; loopback and 50 ms RTT");
 Console.Error.WriteLine("  throughput-micro  BenchmarkDotNet (memory diagnoser): one 64 KiB message through two in-memory DTLS+SCTP transports");
+Console.Error.WriteLine("  sharing     sealing + hashing throughput per core (256 KiB pieces): seal+leaf, verify+open, vs the raw BCL primitives");
 Console.Error.WriteLine("  connections N data channels held by one server process on one UDP port (IceUdpMux) vs aiortc: memory, threads, echo rate");
 Console.Error.WriteLine();
 Console.Error.WriteLine(BenchOptions.Usage);
@@ -44,4 +47,6 @@ Console.Error.WriteLine();
 Console.Error.WriteLine(PeerNet.Bench.Connections.ConnectionsBenchmark.Usage);
 Console.Error.WriteLine();
 Console.Error.WriteLine(PeerNet.Bench.Throughput.ThroughputBenchmark.Usage);
+Console.Error.WriteLine();
+Console.Error.WriteLine(PeerNet.Bench.Sharing.SharingBenchmark.Usage);
 return 2;
