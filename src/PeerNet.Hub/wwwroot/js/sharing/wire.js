@@ -202,6 +202,7 @@ export function decodeMessage(data) {
       const chunk = n - 8;
       if (chunk > MAX_INFO_CHUNK) fail('too-long', `an info chunk of ${chunk} bytes`);
       if (totalLength < INFO_HEADER_BYTES + MIN_SEALED_MANIFEST || totalLength > MAX_INFO_BYTES) fail('bad-info-length', `an info block of ${totalLength} bytes`);
+      if (chunk === 0) fail('empty-chunk', 'an empty info chunk');
       if (offset >= totalLength || chunk > totalLength - offset) fail('bad-info-range', 'an info chunk beyond the block');
       return { type, totalLength, offset, bytes: bytes.slice(9) };
     }
@@ -218,6 +219,7 @@ export function decodeMessage(data) {
       atLeast(9);
       const chunk = n - 8;
       if (chunk > MAX_BLOCK) fail('too-long', `a block of ${chunk} bytes`);
+      if (chunk === 0) fail('empty-block', 'an empty block');
       return { type, piece: view.getUint32(0), offset: view.getUint32(4), bytes: bytes.slice(9) };
     }
     case 'error': {
