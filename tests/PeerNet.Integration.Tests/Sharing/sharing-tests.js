@@ -292,7 +292,7 @@ export async function merkleProofs() {
 // --- sealing, tampering, keys ----------------------------------------------------------------
 
 async function smallItem(sizes = [50000, 20000], log2 = 14, key) {
-  const files = sizes.map((s, f) => ({ file: new File([patternBytes(s, f)], `f${f}.bin`), path: `item/f${f}.bin` }));
+  const files = sizes.map((s, f) => ({ file: new File([patternBytes(s, f)], `f${f}.bin`, { lastModified: 1700000000000 }), path: `item/f${f}.bin` }));
   return sealer.sealFiles(files, { pieceSizeLog2: log2, key });
 }
 
@@ -861,6 +861,21 @@ export async function swarmBehaviour() {
     await sameFiles(c, s, d2, 'from a downloader');
     c.ok(d1.totals.bytesUp >= s.layout.payloadLength, `first downloader uploaded ${d1.totals.bytesUp}`);
     for (const x of [d1, d2]) x.stop();
+  }
+  // 4b. Two downloaders that both start without the info block still trade pieces once each has
+  //     it from the seeder (which has one upload slot, so one of them must serve the other).
+  {
+    const a = new swarmMod.Swarm({ cid: s.cid, info: s.info, storage: s, uploadSlots: 1 });
+    const d1 = downloader(s);
+    const d2 = downloader(s);
+    connect(d1, d2, { delayMs: 1 });
+    connect(a, d1, { delayMs: 1 });
+    connect(a, d2, { delayMs: 1 });
+    await Promise.all([whenComplete(d1), whenComplete(d2)]);
+    await sameFiles(c, s, d1, 'trading 1');
+    await sameFiles(c, s, d2, 'trading 2');
+    c.ok(d1.totals.bytesUp + d2.totals.bytesUp > 0, `the downloaders traded: ${d1.totals.bytesUp} + ${d2.totals.bytesUp}`);
+    for (const x of [a, d1, d2]) x.stop();
   }
   // 5. Upload slots: 10 interested peers, 8 unchoked.
   {

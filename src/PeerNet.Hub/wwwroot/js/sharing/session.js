@@ -318,10 +318,13 @@ export class ShareSession {
   }
 
   _maybeSendBitfield() {
-    if (this.state !== 'open' || this._bitfieldSent || !this.item.info || !this._remoteKnowsCount) return;
+    if (this.state !== 'open' || this._bitfieldSent || !this.item.info) return;
+    // A peer that learned the info block after its hello (from another peer) has no other way to
+    // say it now knows the piece count: it sends its bitfield, even an empty one, at once, and
+    // the other side keeps it until it knows the count too. Without this, two peers that both
+    // started without the info would never exchange haves (docs/sharing.md §5 leaves it open).
+    if (!this._remoteKnowsCount && this._helloSentWithCount) return;
     this._bitfieldSent = true;
-    // Omitted when we have nothing, unless the peer cannot otherwise learn that we now know
-    // the piece count (our hello said we did not): then an empty one says so.
     if (this.item.haveCount > 0 || !this._helloSentWithCount) this._send({ type: 'bitfield', bits: this.item.bits() });
     this._updateInterest();
   }
