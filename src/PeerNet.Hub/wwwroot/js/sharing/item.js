@@ -49,19 +49,37 @@ export class KeyedStorage {
   }
 }
 
-/** A store in memory (for tests and small items): plaintext pieces and their proofs. */
+/**
+ * A store in memory, for browsers without OPFS (and tests): plaintext pieces and their proofs.
+ * Same shape as store.js's: have, complete[f], onFileComplete(f), file(f).
+ */
 export class MemoryStore {
-  constructor(layout) {
+  constructor(layout, types = []) {
+    this.kind = 'memory';
     this.layout = layout;
+    this.types = types;
     this.pieces = new Map();
     this.proofs = new Map();
     this.have = new Uint8Array(Math.ceil(layout.pieceCount / 8));
+    this.onFileComplete = null;
+    this._missing = layout.fileSizes.map((_, f) => {
+      const r = layout.piecesOfFile(f);
+      return r ? r.last - r.first + 1 : 0;
+    });
+    this.complete = this._missing.map((n) => n === 0);
   }
 
   async writePiece(i, plain, proof) {
+    if (this.pieces.has(i)) return;
     this.pieces.set(i, plain);
     this.proofs.set(i, proof);
     this.have[i >> 3] |= 0x80 >> (i & 7);
+    for (const r of this.layout.fileRanges(i)) {
+      if (--this._missing[r.file] === 0) {
+        this.complete[r.file] = true;
+        this.onFileComplete?.(r.file);
+      }
+    }
   }
 
   async readPiece(i) {
@@ -74,7 +92,7 @@ export class MemoryStore {
     return this.proofs.get(i);
   }
 
-  /** File f's bytes (tests). */
+  /** File f's bytes. */
   fileBytes(f) {
     const out = new Uint8Array(this.layout.fileSizes[f]);
     const range = this.layout.piecesOfFile(f);
@@ -86,4 +104,11 @@ export class MemoryStore {
     }
     return out;
   }
+
+  /** File f as a Blob, once complete. */
+  async file(f) {
+    return new Blob([this.fileBytes(f)], { type: this.types[f] || 'application/octet-stream' });
+  }
+
+  async close() {}
 }

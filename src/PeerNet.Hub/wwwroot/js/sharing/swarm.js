@@ -11,7 +11,8 @@
 // which stops the swarm before anything is written).
 //
 // Events (CustomEvent detail): info {info}, have {piece, haveCount, pieceCount}, complete,
-// peers {count}, peer-dropped {id, reason, message, corrupt}, error {error}, stats {...}.
+// peers {count}, peer-open {id, session}, peer-closed {id, session, ...the close's detail},
+// peer-dropped {id, reason, message, corrupt}, error {error}, stats {...}.
 
 import { ShareSession, getBit, setBit, DEFAULT_MAX_REQUESTS } from './session.js';
 import { ERROR_CODES, bitfieldBytes } from './wire.js';
@@ -249,6 +250,7 @@ export class Swarm extends EventTarget {
   _onSessionEvent(type, d, s) {
     switch (type) {
       case 'open':
+        this._emit('peer-open', { id: s.id, session: s });
         this._maybeRequestInfo();
         break;
       case 'info':
@@ -352,6 +354,7 @@ export class Swarm extends EventTarget {
     if (this.state === 'running' && (corrupt || d.sent || d.remoteError || ps?.dropReason)) {
       this._emit('peer-dropped', { id: s.id, reason: ps?.dropReason ?? reason, message: d.message, corrupt });
     }
+    this._emit('peer-closed', { id: s.id, session: s, ...d });
     this._emit('peers', { count: this.sessions.size });
     if (this.state === 'running') {
       this._fillSlots();
