@@ -35,7 +35,7 @@ async function shareRoot() {
 }
 
 async function writeWhole(handle, bytes) {
-  const access = await handle.createSyncAccessHandle();
+  const access = await accessHandle(handle);
   try {
     access.truncate(0);
     access.write(bytes, { at: 0 });
@@ -51,6 +51,21 @@ async function readWhole(dirHandle, name) {
     return new Uint8Array(await (await h.getFile()).arrayBuffer());
   } catch {
     return null;
+  }
+}
+
+/**
+ * A sync access handle, waiting a little while another one is still open on the file: a page
+ * that reloads can start before the old page's worker has let go of it.
+ */
+async function accessHandle(fileHandle) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fileHandle.createSyncAccessHandle();
+    } catch (e) {
+      if (e?.name !== 'NoModificationAllowedError' || attempt >= 50) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }
 
@@ -108,10 +123,10 @@ const ops = {
     seq = state ? state.seq : 0;
     for (let f = 0; f < fileCount; f++) {
       const handle = await dir.getFileHandle(`f${f}`, { create: true });
-      files.push({ handle, access: await handle.createSyncAccessHandle() });
+      files.push({ handle, access: await accessHandle(handle) });
     }
-    proofs = await (await dir.getFileHandle('proofs', { create: true })).createSyncAccessHandle();
-    for (const name of ['state-0', 'state-1']) stateHandles.push(await (await dir.getFileHandle(name, { create: true })).createSyncAccessHandle());
+    proofs = await accessHandle(await dir.getFileHandle('proofs', { create: true }));
+    for (const name of ['state-0', 'state-1']) stateHandles.push(await accessHandle(await dir.getFileHandle(name, { create: true })));
     if (info) await writeWhole(await dir.getFileHandle('info', { create: true }), new Uint8Array(info));
     return { result: { have: bits.slice().buffer, resumed: !!state } };
   },
