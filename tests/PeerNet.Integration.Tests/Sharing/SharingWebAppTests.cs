@@ -106,7 +106,7 @@ public sealed partial class SharingWebAppTests(BrowserFixture browser, ITestOutp
         // A well-formed key that is not the item's: the manifest does not open.
         var other = link[..^43] + new string('A', 42) + "Q";
         var wrong = await OpenAsync("wrong-key", other);
-        text = await WebApp.WaitErrorAsync(wrong, "wrong-key", TimeSpan.FromSeconds(30));
+        text = await WebApp.WaitErrorAsync(wrong, "wrong-key", TimeSpan.FromSeconds(45));
         Assert.Contains("key", text, StringComparison.Ordinal);
         await Expect(wrong.GetByTestId("file-row")).ToHaveCountAsync(0);
     }

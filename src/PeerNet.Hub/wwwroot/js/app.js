@@ -186,15 +186,7 @@ async function shareFiles(view, entries) {
   if (!sig) return;
   const swarm = new Swarm({ cid: sealed.cid, info: sealed.info, storage: sealed, log });
   const room = new SwarmRoom({ swarm, signaling: sig, cidText: sealed.cidText, iceTransportPolicy: ICE_TRANSPORT_POLICY, connectTimeoutMs: CONNECT_TIMEOUT_MS, log });
-
-  const link = sealed.link(location.origin);
-  byTestId(view, 'share-link').value = link;
-  byTestId(view, 'share-qr').src = `api/qr?text=${encodeURIComponent(link)}`;
-  panel.dataset.senderId = sig.id;
-  panel.dataset.cid = sealed.cidText;
-  panel.hidden = false;
   const waitingText = `Sharing ${entries.length} file${entries.length === 1 ? '' : 's'} (${formatBytes(total)}). Keep this page open: everyone who opens the link gets the files from this page and from each other.`;
-  setText(status, waitingText);
 
   byTestId(view, 'copy-link').addEventListener('click', async (ev) => {
     const field = byTestId(view, 'share-link');
@@ -262,12 +254,20 @@ async function shareFiles(view, entries) {
     showError('signaling-disconnected', `Lost the connection to the hub (${ev.detail.reason}): new receivers cannot reach this page. Connections already made continue.`);
   });
 
+  // In the swarm before the link is shown, so whoever opens it at once finds this page there.
   try {
     await room.join();
   } catch (e) {
     showError('error', `Could not join the swarm: ${e.message}`);
     return;
   }
+  const link = sealed.link(location.origin);
+  byTestId(view, 'share-link').value = link;
+  byTestId(view, 'share-qr').src = `api/qr?text=${encodeURIComponent(link)}`;
+  panel.dataset.senderId = sig.id;
+  panel.dataset.cid = sealed.cidText;
+  panel.hidden = false;
+  setText(status, waitingText);
 
   window.addEventListener('beforeunload', (ev) => {
     if ([...rows.values()].some((r) => !r.done)) ev.preventDefault();

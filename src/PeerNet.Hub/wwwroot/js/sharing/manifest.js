@@ -79,13 +79,13 @@ function validateFiles(files) {
     total += f.size;
     if (total > MAX_SIZE) fail('bad-size', 'the sizes add up to more than 2^53−1 bytes');
     const entry = { path: f.path, size: f.size };
-    if (f.type !== undefined && f.type !== null) {
+    if (f.type !== undefined) {
       if (typeof f.type !== 'string' || f.type.length > MAX_TYPE_CHARS || LONE_SURROGATE.test(f.type)) {
         fail('bad-type', `the type of “${f.path}” is not text of at most ${MAX_TYPE_CHARS} characters`);
       }
       entry.type = f.type;
     }
-    if (f.mtime !== undefined && f.mtime !== null) {
+    if (f.mtime !== undefined) {
       if (!Number.isSafeInteger(f.mtime)) fail('bad-mtime', `the time of “${f.path}” is not an integer`);
       entry.mtime = f.mtime;
     }
@@ -112,6 +112,8 @@ export function validateManifest(m) {
   if (m === null || typeof m !== 'object' || Array.isArray(m)) fail('not-object', 'it is not a JSON object');
   if (m.v !== MANIFEST_VERSION) fail('bad-version', `its version is ${JSON.stringify(m.v)}, not 1`);
   if (typeof m.name !== 'string' || LONE_SURROGATE.test(m.name)) fail('bad-name', 'its name is not text');
+  // Names are shown (and printed in terminals): no control characters, as in paths.
+  if (CONTROL.test(m.name)) fail('bad-name', 'its name contains a control character');
   const { files, payloadLength } = validateFiles(m.files);
   return { v: MANIFEST_VERSION, name: m.name, files, payloadLength };
 }

@@ -10,6 +10,7 @@ import { swarmRoom } from './link.js';
 
 export const HIGH_WATER = 1024 * 1024;
 export const LOW_WATER = 256 * 1024;
+const CLOSE_DRAIN_MS = 3000;
 // An offer from a peer not (yet) seen in the room waits this long for its peer-joined.
 const UNKNOWN_OFFER_WAIT_MS = 3000;
 
@@ -30,8 +31,18 @@ export function peerTransport(peer) {
       peer.send(bytes);
     },
     close() {
-      // A moment for a last `error` message to leave before the channel closes.
-      setTimeout(() => peer.destroy(), 200);
+      // A last `error` message may be queued behind piece data: let the channel drain (at most
+      // a few seconds) before closing the connection, which would discard it.
+      const started = performance.now();
+      const check = () => {
+        if (peer.destroyed) return;
+        if (channel.readyState !== 'open' || channel.bufferedAmount === 0 || performance.now() - started > CLOSE_DRAIN_MS) {
+          setTimeout(() => peer.destroy(), 50);
+        } else {
+          setTimeout(check, 25);
+        }
+      };
+      check();
     },
     waitForDrain() {
       if (channel.readyState !== 'open' || channel.bufferedAmount <= HIGH_WATER) return Promise.resolve();
