@@ -98,7 +98,7 @@ public sealed class FileTransferTests(BrowserFixture browser, ITestOutputHelper 
         var sender = await OpenAsync("sender", Hub.Url.ToString());
         var link = await WebApp.ShareAsync(sender, file, png);
         // ?storage=memory forces the fallback used by browsers without OPFS writable streams.
-        var receiver = await OpenAsync("receiver", link.Replace("/#/", "/?storage=memory#/", StringComparison.Ordinal));
+        var receiver = await OpenAsync("receiver", WebApp.WithQuery(link, "storage=memory"));
 
         await Expect(receiver.GetByTestId("receive-view")).ToHaveAttributeAsync("data-storage", "memory");
         await Expect(receiver.GetByTestId("storage-note")).ToContainTextAsync("1 GiB");

@@ -19,9 +19,10 @@ public sealed class HostileClientTests(BrowserFixture browser, ITestOutputHelper
         var file = Files.Random("payload.bin", 32L << 20, seed: 5);
         var sender = await OpenAsync("sender", Hub.Url.ToString());
         var link = await WebApp.ShareAsync(sender, file);
-        var parts = new Uri(link).Fragment.Split('/'); // #, get, room, sender
-        var room = parts[2];
-        var senderId = parts[3];
+        // …/#/get/CID#k=KEY: the swarm's room is share/CID; the sender's id is on its page.
+        var cid = link[(link.IndexOf("#/get/", StringComparison.Ordinal) + 6)..link.IndexOf("#k=", StringComparison.Ordinal)];
+        var room = $"share/{cid}";
+        var senderId = (await sender.GetByTestId("share-panel").GetAttributeAsync("data-sender-id"))!;
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var attacker = await RawSignalingClient.ConnectAsync(Hub.SignalingUrl, cts.Token);

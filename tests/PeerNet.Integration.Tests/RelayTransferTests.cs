@@ -21,9 +21,8 @@ public sealed class RelayTransferTests(BrowserFixture browser, ITestOutputHelper
     {
         var file = Files.Random("relayed-8MiB.bin", 8L << 20, seed: 11);
         var sender = await OpenAsync("sender", new Uri(Hub.Url, "/?relay=1").ToString());
-        var link = new Uri(await WebApp.ShareAsync(sender, file));
-        var receiverUrl = new UriBuilder(link) { Path = "/", Query = "relay=1" }.Uri.ToString();
-        Assert.Contains("#/get/", receiverUrl);
+        var receiverUrl = WebApp.WithQuery(await WebApp.ShareAsync(sender, file), "relay=1");
+        Assert.Contains("/?relay=1#/get/", receiverUrl);
         var receiver = await OpenAsync("receiver", receiverUrl);
 
         await WebApp.WaitVerifiedAsync(receiver, 0, TransferTimeout);

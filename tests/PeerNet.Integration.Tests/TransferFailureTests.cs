@@ -71,8 +71,9 @@ public sealed class TransferFailureTests(BrowserFixture browser, ITestOutputHelp
     public async Task Data_damaged_on_the_way_is_caught_as_a_checksum_mismatch_and_not_offered()
     {
         var file = Files.Random("damaged.bin", 8L << 20, seed: 6);
-        // The sender's page flips one byte of its 40th binary message after the block digests
-        // were computed: what a corrupting path (or a buggy peer) would deliver.
+        // The sender's page flips one byte of its 40th binary message (a sealed piece's block or
+        // its proof) after sealing: what a corrupting path (or a buggy peer) would deliver. The
+        // piece fails its Merkle proof, the sender is dropped as corrupt, nothing damaged is kept.
         var sender = await OpenAsync("sender", Hub.Url.ToString(), page => page.AddInitScriptAsync("""
             (() => {
               const send = RTCDataChannel.prototype.send;
@@ -95,6 +96,7 @@ public sealed class TransferFailureTests(BrowserFixture browser, ITestOutputHelp
         Output.WriteLine($"receiver says: {text}");
         Assert.Contains("damaged", text, StringComparison.OrdinalIgnoreCase);
         await Expect(WebApp.FileRow(receiver, 0)).ToHaveAttributeAsync("data-state", "failed");
+        await Expect(WebApp.FileRow(receiver, 0).GetByTestId("file-percent")).Not.ToHaveTextAsync("100%");
         await Expect(WebApp.FileRow(receiver, 0).GetByTestId("file-save")).ToBeHiddenAsync();
         var row = sender.GetByTestId("receiver-row");
         await Expect(row).ToHaveAttributeAsync("data-state", "failed", new() { Timeout = 10_000 });
@@ -108,7 +110,7 @@ public sealed class TransferFailureTests(BrowserFixture browser, ITestOutputHelp
         var link = await WebApp.ShareAsync(sender, Files.Png("a.png", 8, 8));
         // This receiver gathers no candidates (no camera/microphone permission on loopback) and
         // ignores the sender's: no path can work. It gives up after 5 s instead of 30.
-        var url = link.Replace("/#/", "/?connectTimeout=5#/", StringComparison.Ordinal);
+        var url = WebApp.WithQuery(link, "connectTimeout=5");
         var receiver = await OpenAsync("receiver", url,
             page => page.AddInitScriptAsync("RTCPeerConnection.prototype.addIceCandidate = async function () {};"),
             grantMedia: false);

@@ -33,17 +33,20 @@ public static partial class WebApp
         }
     }
 
-    /// <summary>Picks files on the send page and returns the share link once it is shown.</summary>
+    /// <summary>Picks files on the send page and returns the share link (<c>…/#/get/CID#k=KEY</c>) once the files are sealed and shared.</summary>
     public static async Task<string> ShareAsync(IPage sender, params string[] files)
     {
         await sender.GetByTestId("file-input").SetInputFilesAsync(files);
         var link = sender.GetByTestId("share-link");
-        await Expect(link).ToHaveValueAsync(ShareLinkPattern(), new() { Timeout = 15_000 });
+        await Expect(link).ToHaveValueAsync(ShareLinkPattern(), new() { Timeout = 30_000 });
         return await link.InputValueAsync();
     }
 
-    [GeneratedRegex("^http://127\\.0\\.0\\.1:\\d+/#/get/[A-Za-z0-9_-]{22}/[A-Za-z0-9_-]{22}$")]
+    [GeneratedRegex("^http://127\\.0\\.0\\.1:\\d+/#/get/[A-Za-z0-9_-]{43}#k=[A-Za-z0-9_-]{43}$")]
     private static partial Regex ShareLinkPattern();
+
+    /// <summary>The link with the web app's options in its query (<c>/?relay=1#/get/…</c>): the fragment stays as it is.</summary>
+    public static string WithQuery(string link, string query) => link.Replace("/#/", $"/?{query}#/", StringComparison.Ordinal);
 
     /// <summary>
     /// Time allowed for one look at an element that exists: generous, because on a busy 2-core

@@ -1,24 +1,33 @@
-// The PeerNet web app: send files (#/) or receive them (#/get/<room>/<senderId>).
+// The PeerNet web app: share files (#/) or get them (#/get/CID#k=KEY), with the sharing
+// protocol v1 (docs/sharing.md): the sharer seals the files once and seeds them into the swarm
+// `share/CID`; every page that opens the link downloads from every peer in the swarm, verifies
+// each piece against the link's content id, and serves what it has to the others.
 
 import { SignalingClient } from './signaling.js';
-import { Peer } from './peer.js';
-import { FileSender, FileReceiver, RateMeter } from './transfer.js';
-import { createStorage, formatBytes, saveFilePickerAvailable } from './storage.js';
 import { Diagnostics } from './diagnostics.js';
+import { RateMeter } from './rate.js';
+import { Sha256 } from './sha256.js';
+import { MEMORY_LIMIT_BYTES, formatBytes, saveFilePickerAvailable } from './storage.js';
 import { h, byTestId, setText, formatDuration } from './dom.js';
+import { parseRoute } from './sharing/link.js';
+import { collectFiles, sealFiles } from './sharing/sealer.js';
+import { Swarm } from './sharing/swarm.js';
+import { SwarmRoom } from './sharing/room.js';
+import { verifyInfo } from './sharing/info.js';
+import { openItem, KeyedStorage, MemoryStore } from './sharing/item.js';
+import { openStore, loadSavedInfo, storeSupported } from './sharing/store.js';
+import { SharingError } from './sharing/errors.js';
+import { ERROR_CODES } from './sharing/wire.js';
 
 const PREVIEW_MAX_BYTES = 20 * 1024 * 1024;
 const RENDER_INTERVAL_MS = 200;
-// How long an offer from a peer not (yet) seen in the room waits for its peer-joined.
-const UNKNOWN_OFFER_WAIT_MS = 3000;
-const MANIFEST_TIMEOUT_MS = 30000;
+const HASH_CHUNK = 4 * 1024 * 1024;
 
 const errorBox = document.querySelector('[data-testid="error"]');
 const params = new URLSearchParams(location.search);
 // ?connectTimeout=SECONDS (1–120): how long to wait for a peer connection before calling it failed.
 const CONNECT_TIMEOUT_MS = 1000 * Math.min(120, Math.max(1, Number(params.get('connectTimeout')) || 30));
-// ?relay=1: connect only through the TURN relay (iceTransportPolicy "relay"), e.g. to hide one's
-// address from the other peer, or to check the relay works.
+// ?relay=1: connect only through the TURN relay (iceTransportPolicy "relay").
 const ICE_TRANSPORT_POLICY = params.get('relay') === '1' ? 'relay' : 'all';
 const diagnostics = new Diagnostics(document.getElementById('diagnostics-root'));
 
@@ -34,7 +43,8 @@ function showError(code, message) {
   log(`error ${code}: ${message}`);
 }
 
-function clearError() {
+function clearError(code) {
+  if (code && errorBox.dataset.code !== code) return;
   errorBox.hidden = true;
   delete errorBox.dataset.code;
   errorBox.replaceChildren();
@@ -47,15 +57,13 @@ function titleFor(code) {
     case 'sender-offline': return 'Sender offline.';
     case 'connection-failed': return 'Connection failed.';
     case 'signaling-disconnected': return 'Signaling disconnected.';
-    case 'checksum-mismatch': return 'Checksum mismatch.';
+    case 'checksum-mismatch': return 'Damaged data.';
     case 'bad-link': return 'Bad link.';
+    case 'missing-key': return 'Key missing.';
+    case 'wrong-key': return 'Wrong key.';
+    case 'bad-manifest': return 'Invalid file list.';
     default: return 'Error.';
   }
-}
-
-function randomRoom() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 function percentOf(done, total) {
@@ -95,8 +103,21 @@ function progressBar(testid, label) {
   return h('progress', { max: 100, value: 0, testid, 'aria-label': label });
 }
 
+/** Connects the page to the hub; null (after showing why) when it cannot. */
+async function connectSignaling(what) {
+  const sig = new SignalingClient();
+  diagnostics.attachSignaling(sig);
+  try {
+    await sig.connect();
+    return sig;
+  } catch (e) {
+    showError('signaling-disconnected', `Could not reach the hub ${what} (signaling disconnected): ${e.message}`);
+    return null;
+  }
+}
+
 // =============================================================================================
-// Sending
+// Sharing
 // =============================================================================================
 
 function startSendView() {
@@ -108,18 +129,28 @@ function startSendView() {
     location.reload();
   });
   const input = byTestId(view, 'file-input');
+  const folder = byTestId(view, 'folder-input');
   const drop = byTestId(view, 'drop-zone');
   let started = false;
 
-  const begin = (fileList) => {
-    const files = [...fileList].filter((f) => f instanceof File);
-    if (started || files.length === 0) return;
+  const begin = async (source) => {
+    if (started) return;
+    let entries;
+    try {
+      entries = await collectFiles(source);
+    } catch (e) {
+      showError('error', `Could not read the chosen files: ${e.message}`);
+      return;
+    }
+    if (entries.length === 0 || started) return;
     started = true;
     input.disabled = true;
+    folder.disabled = true;
     drop.classList.add('used');
-    shareFiles(view, files).catch((e) => showError('error', e.message));
+    shareFiles(view, entries).catch((e) => showError(e.code ?? 'error', e.message));
   };
   input.addEventListener('change', () => begin(input.files));
+  folder.addEventListener('change', () => begin(folder.files));
   drop.addEventListener('dragover', (ev) => {
     ev.preventDefault();
     drop.classList.add('over');
@@ -128,46 +159,34 @@ function startSendView() {
   drop.addEventListener('drop', (ev) => {
     ev.preventDefault();
     drop.classList.remove('over');
-    if (ev.dataTransfer?.files) begin(ev.dataTransfer.files);
+    const files = [...(ev.dataTransfer?.files ?? [])].filter((f) => f instanceof File);
+    if (files.length) begin(files);
   });
 }
 
-async function shareFiles(view, files) {
+async function shareFiles(view, entries) {
   const list = byTestId(view, 'send-file-list');
-  list.replaceChildren(...files.map((f, i) => h('li', { class: 'file', testid: 'send-file', dataset: { index: i } },
-    h('span', { class: 'name' }, f.name), ' ', h('span', { class: 'muted' }, formatBytes(f.size)))));
-  const total = files.reduce((s, f) => s + f.size, 0);
+  list.replaceChildren(...entries.map((e, i) => h('li', { class: 'file', testid: 'send-file', dataset: { index: i } },
+    h('span', { class: 'name' }, e.path), ' ', h('span', { class: 'muted' }, formatBytes(e.file.size)))));
+  const total = entries.reduce((s, e) => s + e.file.size, 0);
   const status = byTestId(view, 'send-status');
   const panel = byTestId(view, 'share-panel');
+  const sealing = byTestId(view, 'seal-progress');
+  sealing.hidden = false;
+  const sealed = await sealFiles(entries, {
+    onProgress: (done, all) => {
+      sealing.value = percentOf(done, all);
+      setText(status, `Sealing the files for sharing: ${percentOf(done, all)}%`);
+    },
+  });
+  sealing.hidden = true;
+  log(`sealed ${entries.length} file(s), ${sealed.layout.pieceCount} pieces, content id ${sealed.cidText}`);
 
-  const sig = new SignalingClient();
-  diagnostics.attachSignaling(sig);
-  try {
-    await sig.connect();
-  } catch (e) {
-    showError('signaling-disconnected', `Could not reach the hub to create a link (${e.message}).`);
-    return;
-  }
-  const room = randomRoom();
-  let members;
-  try {
-    members = new Set(await sig.join(room));
-  } catch (e) {
-    showError('error', `Could not create the share room: ${e.message}`);
-    return;
-  }
-
-  const showLink = () => {
-    const link = `${location.origin}/#/get/${room}/${sig.id}`;
-    byTestId(view, 'share-link').value = link;
-    byTestId(view, 'share-qr').src = `api/qr?text=${encodeURIComponent(link)}`;
-    panel.dataset.senderId = sig.id;
-    return link;
-  };
-  showLink();
-  panel.hidden = false;
-  const waitingText = `Ready: ${files.length} file${files.length === 1 ? '' : 's'} (${formatBytes(total)}). Keep this page open while people download.`;
-  setText(status, waitingText);
+  const sig = await connectSignaling('to share the files');
+  if (!sig) return;
+  const swarm = new Swarm({ cid: sealed.cid, info: sealed.info, storage: sealed, log });
+  const room = new SwarmRoom({ swarm, signaling: sig, cidText: sealed.cidText, iceTransportPolicy: ICE_TRANSPORT_POLICY, connectTimeoutMs: CONNECT_TIMEOUT_MS, log });
+  const waitingText = `Sharing ${entries.length} file${entries.length === 1 ? '' : 's'} (${formatBytes(total)}). Keep this page open: everyone who opens the link gets the files from this page and from each other.`;
 
   byTestId(view, 'copy-link').addEventListener('click', async (ev) => {
     const field = byTestId(view, 'share-link');
@@ -181,133 +200,86 @@ async function shareFiles(view, files) {
     setTimeout(() => setText(ev.target, 'Copy'), 1500);
   });
 
-  const receivers = new Map(); // peer id -> Receiver row state
-  let receiverCount = 0;
+  const rows = new Map(); // peer id → row
+  let count = 0;
   const receiverList = byTestId(view, 'receiver-list');
-
-  const acceptOffer = (from, data) => {
-    const existing = receivers.get(from);
-    if (existing && !existing.done) {
-      existing.peer.signal(data);
-      return;
-    }
-    receiverCount++;
-    const r = newReceiverRow(from, receiverCount, files);
-    receivers.set(from, r);
+  room.addEventListener('connection', (ev) => {
+    const { id, peer } = ev.detail;
+    rows.get(id)?.finish('failed', 'Reconnected.');
+    count++;
+    const row = newReceiverRow(id, count, sealed.layout.payloadLength);
+    rows.set(id, row);
     byTestId(view, 'no-receivers').hidden = true;
-    receiverList.append(r.el);
-    const peer = new Peer({ initiator: false, iceServers: sig.iceServers, iceTransportPolicy: ICE_TRANSPORT_POLICY, remoteId: from, connectTimeoutMs: CONNECT_TIMEOUT_MS });
-    r.peer = peer;
-    diagnostics.addConnection(`Receiver ${receiverCount}`, peer);
-    peer.addEventListener('signal', (ev) => sig.signal(from, ev.detail));
-    log(`receiver ${from}: offer received`);
-    peer.addEventListener('error', (ev) => {
-      log(`receiver ${from}: ${ev.detail.code}: ${ev.detail.message}`);
-      r.finish('failed', ev.detail.wasConnected
-        ? `The receiver left or went offline before the transfer finished: ${ev.detail.message}.`
-        : `Connection failed: ${ev.detail.message}`);
-    });
-    peer.addEventListener('close', () => r.finish('failed', 'The receiver left before the transfer finished (peer left).'));
-    peer.addEventListener('connect', () => {
-      log(`receiver ${from}: connected, sending`);
-      r.setStatus('sending', 'Sending…');
-      const sender = new FileSender(peer, files);
-      r.sender = sender;
-      sender.addEventListener('progress', (ev) => r.progress(ev.detail.bytesAcked, ev.detail.totalBytes));
-      const started = performance.now();
-      sender.addEventListener('complete', () => {
-        const seconds = (performance.now() - started) / 1000;
-        log(`receiver ${from}: delivered in ${seconds.toFixed(1)} s`);
-        r.finish('complete', `Delivered in ${formatDuration(seconds)} (${formatBytes(total / Math.max(seconds, 0.001))}/s): every file arrived and was verified.`);
-        setTimeout(() => peer.destroy(), 1000);
-      });
-      sender.addEventListener('error', (ev) => log(`receiver ${from}: transfer failed: ${ev.detail.code}: ${ev.detail.message}`));
-      sender.addEventListener('error', (ev) => r.finish('failed', ev.detail.code === 'peer-closed'
-        ? 'The receiver left before the transfer finished (peer left).'
-        : `Failed: ${ev.detail.message}`));
-      sender.addEventListener('cancelled', () => r.finish('cancelled', 'Cancelled.'));
-      sender.start();
-    });
-    r.onCancel = () => {
-      if (r.sender) r.sender.cancel();
-      else {
-        r.finish('cancelled', 'Cancelled.');
-        peer.destroy();
-      }
+    receiverList.append(row.el);
+    diagnostics.addConnection(`Peer ${count}`, peer);
+    peer.addEventListener('error', (e) => row.finish('failed', e.detail.wasConnected
+      ? `The receiver left or went offline: ${e.detail.message}.`
+      : `Connection failed: ${e.detail.message}`));
+    peer.addEventListener('close', () => row.finish('failed', 'The receiver left before it had every piece (peer left).'));
+    row.onCancel = () => {
+      row.finish('cancelled', 'Cancelled.');
+      if (row.session) row.session.fail(ERROR_CODES['shutting-down'], 'cancelled by the sender');
+      else peer.destroy();
     };
-    peer.signal(data);
-  };
+  });
+  swarm.addEventListener('peer-open', (ev) => {
+    const row = rows.get(ev.detail.id);
+    if (!row) return;
+    row.session = ev.detail.session;
+    row.setStatus('sending', 'Connected');
+  });
+  swarm.addEventListener('peer-closed', (ev) => {
+    const row = rows.get(ev.detail.id);
+    if (!row || row.session !== ev.detail.session) return;
+    if (ev.detail.remoteError?.code === ERROR_CODES['corrupt-piece']) {
+      row.finish('failed', `Checksum mismatch: the receiver found a damaged piece and disconnected (${ev.detail.remoteError.text}).`);
+    } else {
+      row.finish('failed', `The receiver left before it had every piece (${ev.detail.message}).`);
+    }
+  });
+  // The receivers' progress: the pieces they announce (whoever they got them from).
+  const refresh = setInterval(() => {
+    for (const row of rows.values()) row.update(sealed.layout);
+  }, 250);
 
-  const pendingOffers = new Map(); // id -> {data, timer}
-  sig.addEventListener('signal', (ev) => {
-    const { from, data } = ev.detail;
-    if (!data || typeof data !== 'object') return;
-    if (receivers.has(from) && !receivers.get(from).done) {
-      receivers.get(from).peer.signal(data);
-    } else if (data.type === 'offer') {
-      if (members.has(from)) {
-        acceptOffer(from, data);
-      } else {
-        // Only peers in the share room may receive. Its peer-joined normally comes first; wait
-        // a moment in case it does not.
-        clearTimeout(pendingOffers.get(from)?.timer);
-        const timer = setTimeout(() => pendingOffers.delete(from), UNKNOWN_OFFER_WAIT_MS);
-        pendingOffers.set(from, { data, timer, candidates: [] });
-      }
-    } else if (data.type === 'candidate' && pendingOffers.has(from)) {
-      pendingOffers.get(from).candidates.push(data);
-    }
-  });
-  sig.addEventListener('peer-joined', (ev) => {
-    if (ev.detail.room !== room) return;
-    members.add(ev.detail.id);
-    const pending = pendingOffers.get(ev.detail.id);
-    if (pending) {
-      pendingOffers.delete(ev.detail.id);
-      clearTimeout(pending.timer);
-      acceptOffer(ev.detail.id, pending.data);
-      for (const c of pending.candidates) receivers.get(ev.detail.id)?.peer.signal(c);
-    }
-  });
-  sig.addEventListener('peer-left', (ev) => {
-    if (ev.detail.room !== room) return;
-    members.delete(ev.detail.id);
-    const r = receivers.get(ev.detail.id);
-    if (r && !r.done) {
-      r.finish('failed', 'The receiver left before the transfer finished (peer left).');
-      r.peer?.destroy(); // its transfer stops when the connection closes
-    }
-  });
   sig.addEventListener('state', (ev) => {
-    if (ev.detail.state === 'reconnecting') setText(status, 'Lost the hub; reconnecting… (transfers already running continue)');
+    if (ev.detail.state === 'reconnecting') setText(status, 'Lost the hub; reconnecting… (connections already made continue)');
     else if (ev.detail.state === 'open') {
       setText(status, waitingText);
-      if (errorBox.dataset.code === 'signaling-disconnected') clearError();
-    }
-  });
-  sig.addEventListener('welcome', (ev) => {
-    if (ev.detail.idChanged) {
-      showLink();
-      setText(status, 'The hub gave this page a new address: the link changed, share the new one.');
+      clearError('signaling-disconnected');
     }
   });
   sig.addEventListener('closed', (ev) => {
     if (ev.detail.reason === 'closed by the page') return;
-    showError('signaling-disconnected', `Lost the connection to the hub (${ev.detail.reason}): new receivers cannot reach this page. Transfers already running continue.`);
+    showError('signaling-disconnected', `Lost the connection to the hub (${ev.detail.reason}): new receivers cannot reach this page. Connections already made continue.`);
   });
 
-  // Closing the page ends the share: ask first while someone is still downloading.
+  // In the swarm before the link is shown, so whoever opens it at once finds this page there.
+  try {
+    await room.join();
+  } catch (e) {
+    showError('error', `Could not join the swarm: ${e.message}`);
+    return;
+  }
+  const link = sealed.link(location.origin);
+  byTestId(view, 'share-link').value = link;
+  byTestId(view, 'share-qr').src = `api/qr?text=${encodeURIComponent(link)}`;
+  panel.dataset.senderId = sig.id;
+  panel.dataset.cid = sealed.cidText;
+  panel.hidden = false;
+  setText(status, waitingText);
+
   window.addEventListener('beforeunload', (ev) => {
-    if ([...receivers.values()].some((r) => !r.done)) ev.preventDefault();
+    if ([...rows.values()].some((r) => !r.done)) ev.preventDefault();
   });
-  // Leaving the room right away tells receivers "peer left" without waiting for the hub's grace period.
   window.addEventListener('pagehide', () => {
-    sig.leaveAllNow();
-    for (const r of receivers.values()) r.peer?.destroy();
+    clearInterval(refresh);
+    swarm.stop('the sharer closed the page');
+    room.leave();
   });
 }
 
-function newReceiverRow(peerId, n, files) {
+function newReceiverRow(peerId, n, total) {
   const bar = progressBar('receiver-progress', `Progress of receiver ${n}`);
   const percent = h('span', { class: 'percent', testid: 'receiver-percent' }, '0%');
   const speed = h('span', { class: 'muted', testid: 'receiver-speed' });
@@ -320,32 +292,43 @@ function newReceiverRow(peerId, n, files) {
     h('div', { class: 'row-progress' }, bar, percent),
     h('div', { class: 'row-meta' }, status, ' ', speed));
   const meter = new RateMeter();
-  const total = files.reduce((s, f) => s + f.size, 0);
   let done = 0;
-  const render = throttle(() => {
+  const render = () => {
     const p = percentOf(done, total);
     bar.value = p;
     setText(percent, `${p}%`);
-    setText(speed, r.done ? '' : speedText(meter, done, total));
-  });
+  };
   const r = {
-    el, peer: null, sender: null, done: false, onCancel: null,
+    el, session: null, done: false, onCancel: null,
     setStatus(state, text) {
+      if (r.done) return;
       el.dataset.state = state;
       setText(status, text);
     },
-    progress(bytes) {
-      done = bytes;
-      meter.add(bytes);
+    /** Bytes the receiver has (from its haves); complete when it has every piece. */
+    update(layout) {
+      const s = r.session;
+      if (r.done || !s || !s.remoteBits) return;
+      const have = s.remoteHaveCount;
+      done = have === layout.pieceCount ? total : Math.min(total, have * layout.pieceSize);
+      meter.add(s.stats.bytesUp);
+      setText(speed, s.stats.bytesUp > 0 ? `${formatBytes(meter.rate())}/s from this page` : '');
       render();
+      if (have === layout.pieceCount) {
+        const up = s.stats.bytesUp;
+        r.finish('complete', `Has every file${up < total ? ` (${formatBytes(up)} from this page, the rest from other peers)` : ''}: every piece verified.`);
+      } else {
+        r.setStatus('sending', `Receiving: ${have} of ${layout.pieceCount} pieces`);
+      }
     },
     finish(state, text) {
       if (r.done) return;
+      r.setStatus(state, text);
       r.done = true;
       if (state === 'complete') done = total;
-      r.setStatus(state, text);
       cancel.disabled = true;
       cancel.hidden = true;
+      setText(speed, '');
       render();
     },
   };
@@ -354,19 +337,42 @@ function newReceiverRow(peerId, n, files) {
 }
 
 // =============================================================================================
-// Receiving
+// Getting
 // =============================================================================================
 
-async function startReceiveView(room, senderId) {
+async function startGetView() {
   const view = document.getElementById('receive-view');
   view.hidden = false;
   const status = byTestId(view, 'receive-status');
   const list = byTestId(view, 'receive-file-list');
+  let route;
+  try {
+    route = parseRoute(location.hash, { requireKey: true });
+  } catch (e) {
+    setText(status, 'Stopped.');
+    showError(e.code ?? 'bad-link', e.code === 'missing-key'
+      ? 'This link has no key (#k=…): it lets a peer keep a copy, not read the files. Ask the sender for the whole link.'
+      : `This link is damaged: ${e.message}. Ask the sender for a new one.`);
+    return;
+  }
+  const { cid, cidText, key } = route;
+  const useMemory = params.get('storage') === 'memory' || !(await storeSupported());
+  view.dataset.storage = useMemory ? 'memory' : 'opfs';
+  setText(byTestId(view, 'storage-note'), useMemory
+    ? `This browser cannot write to disk from a web page, so received files are kept in memory: at most ${formatBytes(MEMORY_LIMIT_BYTES)} in total.`
+    : 'Files are written to this browser’s private storage on disk as they arrive (a reload resumes), then offered for saving.');
+
   let finished = false;
-  let connected = false;
-  let receiver = null;
-  let peer = null;
-  const rows = [];
+  let swarm = null;
+  let rows = [];
+  let opened = null;
+  let store = null;
+  let fileDone = [];
+  const overallMeter = new RateMeter();
+  const overallBar = byTestId(view, 'overall-progress');
+  const overallPercent = byTestId(view, 'overall-percent');
+  const peerCount = byTestId(view, 'peer-count');
+  const speed = byTestId(view, 'download-speed');
 
   const fail = (code, message) => {
     if (finished) return;
@@ -375,129 +381,197 @@ async function startReceiveView(room, senderId) {
     view.dataset.state = 'failed';
     showError(code, message);
     for (const row of rows) row.stop();
-    // A moment for any last message (e.g. a checksum error) to reach the sender.
-    setTimeout(() => peer?.destroy(), 500);
   };
 
-  const storage = await createStorage(params.get('storage'));
-  setText(byTestId(view, 'storage-note'), storage.describe());
-  view.dataset.storage = storage.kind;
-  const sig = new SignalingClient();
-  diagnostics.attachSignaling(sig);
+  // Opens the item (the key must open its manifest) and prepares where its files go.
+  const prepare = async (info) => {
+    opened = await openItem(info, key);
+    const { manifest, layout } = opened;
+    if (useMemory && layout.payloadLength > MEMORY_LIMIT_BYTES) {
+      throw new SharingError('too-large', `These files (${formatBytes(layout.payloadLength)}) are too large for this browser: without disk storage it can receive at most ${formatBytes(MEMORY_LIMIT_BYTES)}. Try a current Chrome, Edge, Firefox or Safari.`);
+    }
+    store = useMemory
+      ? new MemoryStore(layout, manifest.files.map((f) => f.type))
+      : await openStore({ cid, cidText, info, layout });
+    fileDone = layout.fileSizes.map(() => 0);
+    for (let i = 0; i < layout.pieceCount; i++) if (store.have[i >> 3] & (0x80 >> (i & 7))) countPiece(i);
+    showFiles(manifest);
+    store.onFileComplete = (f) => fileComplete(f);
+    for (let f = 0; f < manifest.files.length; f++) if (store.complete[f]) fileComplete(f);
+    return new KeyedStorage(opened, store);
+  };
+
+  const countPiece = (i) => {
+    for (const r of opened.layout.fileRanges(i)) fileDone[r.file] += r.length;
+  };
+
+  const showFiles = (manifest) => {
+    log(`file list: ${manifest.files.length} file(s), ${manifest.payloadLength} bytes`);
+    setText(status, `Receiving ${manifest.files.length} file${manifest.files.length === 1 ? '' : 's'} (${formatBytes(manifest.payloadLength)})…`);
+    setText(byTestId(view, 'item-name'), manifest.name);
+    view.dataset.state = 'receiving';
+    rows = manifest.files.map((f, i) => newFileRow(f, i));
+    list.replaceChildren(...rows.map((r) => r.el));
+    byTestId(view, 'overall').hidden = false;
+    render();
+  };
+
+  const render = throttle(() => {
+    if (!opened) return;
+    const total = opened.layout.payloadLength;
+    const done = fileDone.reduce((a, b) => a + b, 0);
+    overallMeter.add(done);
+    const p = percentOf(done, total);
+    overallBar.value = p;
+    setText(overallPercent, `${p}%`);
+    setText(speed, swarm?.complete ? '' : speedText(overallMeter, done, total));
+    rows.forEach((row, f) => row.progress(fileDone[f]));
+  });
+
+  const fileComplete = async (f) => {
+    const row = rows[f];
+    if (!row || row.verifying) return;
+    row.verifying = true;
+    const file = await store.file(f);
+    // The pieces were verified against the content id; the SHA-256 is for the person to compare.
+    const hash = new Sha256();
+    for (let off = 0; off < file.size; off += HASH_CHUNK) hash.update(new Uint8Array(await file.slice(off, off + HASH_CHUNK).arrayBuffer()));
+    row.verified(hash.hex(), file);
+  };
+
+  const sig = await connectSignaling('to find the swarm');
+  if (!sig) return;
+  view.dataset.myId = sig.id;
+  sig.addEventListener('closed', (ev) => {
+    if (ev.detail.reason === 'closed by the page' || swarm?.connectionCount > 0) return;
+    fail('signaling-disconnected', `Lost the connection to the hub before reaching any peer (${ev.detail.reason}).`);
+  });
+
+  // A reload resumes: the info block and the pieces recorded before are still on disk.
+  let storage = null;
+  let info = null;
+  if (!useMemory) {
+    const saved = await loadSavedInfo(cidText);
+    if (saved) {
+      try {
+        info = await verifyInfo(saved, cid);
+        storage = await prepare(info);
+        log(`resuming: ${store.have.reduce((n, b) => n + popcount(b), 0)} pieces already stored`);
+      } catch (e) {
+        log(`saved state unusable (${e.message}); starting afresh`);
+        info = null;
+        storage = null;
+      }
+    }
+  }
+  swarm = new Swarm(info ? { cid, info, storage, log } : { cid, prepare, log });
+  const room = new SwarmRoom({ swarm, signaling: sig, cidText, iceTransportPolicy: ICE_TRANSPORT_POLICY, connectTimeoutMs: CONNECT_TIMEOUT_MS, log });
+  let everConnected = false;
+  let lastClose = null;
+  let connections = 0;
+  room.addEventListener('connection', (ev) => {
+    connections++;
+    diagnostics.addConnection(connections === 1 ? 'Sender' : `Peer ${connections}`, ev.detail.peer);
+    ev.detail.peer.addEventListener('error', (e) => {
+      if (!e.detail.wasConnected && !everConnected && swarm.connectionCount === 0 && !swarm.complete) {
+        fail('connection-failed', `Could not connect to the sender: ${e.detail.message}.`);
+      }
+    });
+  });
+  swarm.addEventListener('peers', (ev) => {
+    setText(peerCount, `${ev.detail.count} peer${ev.detail.count === 1 ? '' : 's'}`);
+    if (ev.detail.count > 0) {
+      everConnected = true;
+      clearError('sender-offline');
+      clearError('peer-left');
+      if (!opened) setText(status, 'Connected. Getting the file list…');
+    } else if (everConnected && !swarm.complete && swarm.state === 'running') {
+      noPeersLeft();
+    }
+  });
+  swarm.addEventListener('peer-closed', (ev) => {
+    lastClose = ev.detail;
+  });
+  swarm.addEventListener('peer-dropped', (ev) => {
+    if (ev.detail.corrupt) {
+      log(`peer ${ev.detail.id} sent damaged data and was dropped: ${ev.detail.message}`);
+      if (swarm.connectionCount === 0) {
+        for (const row of rows) row.markDamaged();
+        showError('checksum-mismatch', `A peer sent damaged data (${ev.detail.message}), so it was dropped; nothing damaged was kept. The download continues when another peer has the files.`);
+      }
+    }
+  });
+  const noPeersLeft = () => {
+    const remote = lastClose?.remoteError;
+    if (remote && remote.code === ERROR_CODES['shutting-down'] && /cancel/i.test(remote.text)) {
+      showError('cancelled', 'The sender cancelled this transfer.');
+    } else if (!(errorBox.dataset.code === 'checksum-mismatch')) {
+      showError('peer-left', 'Every peer that had the files left before the download finished (the sender closed the page or lost their connection). It continues if one of them comes back.');
+    }
+  };
+  swarm.addEventListener('have', (ev) => {
+    countPiece(ev.detail.piece);
+    render();
+  });
+  swarm.addEventListener('complete', () => {
+    log('all pieces verified');
+    view.dataset.state = 'complete';
+    setText(status, 'Done. This page keeps sharing the files with others while it stays open.');
+    byTestId(view, 'receive-done').hidden = false;
+    render();
+  });
+  swarm.addEventListener('error', (ev) => {
+    const e = ev.detail.error;
+    fail(e.code === 'wrong-key' || e.code === 'bad-manifest' ? e.code : 'error', e.code === 'wrong-key'
+      ? 'The link’s key does not open these files: the link is damaged or was changed. Ask the sender for it again.'
+      : e.message);
+  });
+  if (swarm.complete) swarm.dispatchEvent(new CustomEvent('complete'));
+
   window.addEventListener('beforeunload', (ev) => {
-    if (receiver?.state === 'receiving') ev.preventDefault();
+    if (!swarm.complete && swarm.state === 'running' && opened) ev.preventDefault();
   });
   window.addEventListener('pagehide', () => {
-    peer?.destroy();
+    swarm.stop('the page closed');
+    room.leave();
     sig.close();
-    storage.dispose?.();
+    store?.close();
   });
-  sig.addEventListener('closed', (ev) => {
-    if (ev.detail.reason === 'closed by the page' || connected) return;
-    fail('signaling-disconnected', `Lost the connection to the hub before reaching the sender (${ev.detail.reason}).`);
-  });
+
+  setText(status, 'Looking for peers…');
+  let members;
   try {
-    await sig.connect();
+    members = await room.join();
   } catch (e) {
-    fail('signaling-disconnected', `Could not reach the hub (signaling disconnected): ${e.message}`);
+    fail('error', `Could not join the swarm: ${e.message}`);
     return;
   }
-  view.dataset.myId = sig.id;
-
-  let peers;
-  try {
-    peers = await sig.join(room);
-  } catch (e) {
-    fail('error', `Could not join the share: ${e.message}`);
-    return;
+  if (members === 0 && !swarm.complete) {
+    showError('sender-offline', 'The sender is not online: nobody who has these files is in the swarm right now. This page waits and starts as soon as someone shares them.');
+  } else {
+    setText(status, `Connecting to ${members} peer${members === 1 ? '' : 's'}…`);
   }
-  if (!peers.includes(senderId)) {
-    fail('sender-offline', 'The sender is not online (they closed the page or the link expired).');
-    return;
-  }
-  setText(status, 'Connecting to the sender…');
+}
 
-  peer = new Peer({ initiator: true, iceServers: sig.iceServers, iceTransportPolicy: ICE_TRANSPORT_POLICY, remoteId: senderId, connectTimeoutMs: CONNECT_TIMEOUT_MS });
-  diagnostics.addConnection('Sender', peer);
-  receiver = new FileReceiver(peer, storage);
-  peer.addEventListener('signal', (ev) => sig.signal(senderId, ev.detail));
-  sig.addEventListener('signal', (ev) => {
-    // Only the sender may steer this connection; the hub guarantees `from` is genuine.
-    if (ev.detail.from === senderId) peer.signal(ev.detail.data);
-  });
-  sig.addEventListener('peer-left', (ev) => {
-    if (ev.detail.room === room && ev.detail.id === senderId && !receiver.finished) {
-      fail('peer-left', 'The sender left before the transfer finished: they closed the page or lost their connection.');
-    }
-  });
-  peer.addEventListener('connect', () => {
-    log('connected to the sender');
-    connected = true;
-    setText(status, 'Connected. Waiting for the file list…');
-    setTimeout(() => {
-      if (!receiver.manifest && !finished) {
-        fail('error', 'Connected, but the sender sent no file list within 30 s (is it running a different version of PeerNet?).');
-      }
-    }, MANIFEST_TIMEOUT_MS);
-  });
-  peer.addEventListener('error', (ev) => {
-    if (receiver.finished) return;
-    if (ev.detail.wasConnected) {
-      // Once connected, a connection that dies means the sender went away (closed the page
-      // without a goodbye, slept, or lost the network): from here these look the same.
-      fail('peer-left', `The sender left or went offline before the transfer finished: ${ev.detail.message}.`);
-    } else {
-      fail('connection-failed', `Could not connect to the sender: ${ev.detail.message}.`);
-    }
-  });
-  peer.addEventListener('close', () => {
-    if (receiver.finished || finished) return;
-    fail('peer-left', connected
-      ? 'The sender left before the transfer finished (the connection was closed: they closed the page or lost their connection).'
-      : 'The sender closed the connection before it was established.');
-  });
-
-  receiver.addEventListener('manifest', (ev) => {
-    const files = ev.detail.files;
-    const total = files.reduce((s, f) => s + f.size, 0);
-    log(`file list: ${files.length} file(s), ${total} bytes`);
-    setText(status, `Receiving ${files.length} file${files.length === 1 ? '' : 's'} (${formatBytes(total)})…`);
-    view.dataset.state = 'receiving';
-    rows.length = 0;
-    rows.push(...files.map((f, i) => newFileRow(f, i)));
-    list.replaceChildren(...rows.map((r) => r.el));
-  });
-  receiver.addEventListener('file-progress', (ev) => rows[ev.detail.file]?.progress(ev.detail.received));
-  receiver.addEventListener('file-verified', (ev) => rows[ev.detail.file]?.verified(ev.detail.sha256, ev.detail.blob));
-  receiver.addEventListener('complete', () => {
-    log('all files verified');
-    finished = true;
-    view.dataset.state = 'complete';
-    setText(status, 'Done.');
-    byTestId(view, 'receive-done').hidden = false;
-  });
-  receiver.addEventListener('cancelled', () => fail('cancelled', 'The sender cancelled this transfer.'));
-  receiver.addEventListener('error', (ev) => {
-    const code = ev.detail.code === 'checksum-mismatch' ? 'checksum-mismatch' : 'error';
-    if (code === 'checksum-mismatch') {
-      for (const row of rows) row.markMismatch();
-    }
-    fail(code, ev.detail.message);
-  });
+function popcount(b) {
+  let n = 0;
+  for (; b; b &= b - 1) n++;
+  return n;
 }
 
 function newFileRow(meta, index) {
-  const bar = progressBar('file-progress', `Progress of ${meta.name}`);
+  const name = meta.path.split('/').pop();
+  const bar = progressBar('file-progress', `Progress of ${name}`);
   const percent = h('span', { class: 'percent', testid: 'file-percent' }, '0%');
   const speed = h('span', { class: 'muted', testid: 'file-speed' });
   const status = h('span', { class: 'row-status', testid: 'file-status', role: 'status' }, 'Waiting');
   const sha = h('code', { class: 'sha', testid: 'file-sha256' });
-  const save = h('a', { class: 'button primary small', testid: 'file-save', download: meta.name, hidden: true }, 'Save');
+  const save = h('a', { class: 'button primary small', testid: 'file-save', download: name, hidden: true }, 'Save');
   const saveAs = h('button', { type: 'button', class: 'button small', testid: 'file-save-as', hidden: true }, 'Save to…');
   const preview = h('div', { class: 'preview', testid: 'file-preview-box', hidden: true });
   const el = h('li', { class: 'file', testid: 'file-row', dataset: { index, state: 'waiting' } },
     h('div', { class: 'row-head' },
-      h('span', { class: 'name', testid: 'file-name' }, meta.name),
+      h('span', { class: 'name', testid: 'file-name', title: meta.path }, meta.path),
       h('span', { class: 'muted' }, formatBytes(meta.size))),
     h('div', { class: 'row-progress' }, bar, percent),
     h('div', { class: 'row-meta' }, status, ' ', speed),
@@ -507,12 +581,12 @@ function newFileRow(meta, index) {
   const meter = new RateMeter();
   let received = 0;
   let state = 'waiting';
-  const render = throttle(() => {
+  const render = () => {
     const p = state === 'verified' ? 100 : Math.min(99, percentOf(received, meta.size));
     bar.value = p;
     setText(percent, `${p}%`);
     setText(speed, state === 'receiving' ? speedText(meter, received, meta.size) : '');
-  });
+  };
   const setState = (s, text) => {
     state = s;
     el.dataset.state = s;
@@ -520,33 +594,35 @@ function newFileRow(meta, index) {
   };
   return {
     el,
+    verifying: false,
     progress(bytes) {
-      if (state === 'waiting') setState('receiving', 'Receiving…');
+      if (state === 'verified' || state === 'failed') return;
+      if (state === 'waiting' && bytes > 0) setState('receiving', 'Receiving…');
       received = bytes;
       meter.add(bytes);
       render();
     },
-    verified(hex, blob) {
+    verified(hex, file) {
       received = meta.size;
-      setState('verified', 'SHA-256 verified');
+      setState('verified', 'Every piece verified');
       setText(sha, hex);
       sha.parentElement.hidden = false;
-      sha.title = 'SHA-256 of the received file; it matches the sender’s';
+      sha.title = 'SHA-256 of the received file';
       render();
-      const url = URL.createObjectURL(blob);
+      const url = URL.createObjectURL(file);
       save.href = url;
       save.hidden = false;
       if (saveFilePickerAvailable()) {
         saveAs.hidden = false;
-        saveAs.addEventListener('click', () => saveWithPicker(meta, blob, saveAs));
+        saveAs.addEventListener('click', () => saveWithPicker(name, file, saveAs));
       }
-      if (meta.type.startsWith('image/') && meta.size <= PREVIEW_MAX_BYTES) {
-        preview.replaceChildren(h('img', { src: url, alt: `Preview of ${meta.name}`, testid: 'file-preview' }));
+      if ((meta.type ?? '').startsWith('image/') && meta.size <= PREVIEW_MAX_BYTES) {
+        preview.replaceChildren(h('img', { src: url, alt: `Preview of ${name}`, testid: 'file-preview' }));
         preview.hidden = false;
       }
     },
-    markMismatch() {
-      if (state !== 'verified') setState('failed', 'Checksum mismatch: not saved');
+    markDamaged() {
+      if (state !== 'verified') setState('failed', 'Damaged data from a peer: discarded, waiting for another peer');
     },
     stop() {
       if (state !== 'verified') setState('failed', 'Not received');
@@ -555,12 +631,12 @@ function newFileRow(meta, index) {
   };
 }
 
-async function saveWithPicker(meta, blob, button) {
+async function saveWithPicker(name, file, button) {
   try {
-    const handle = await window.showSaveFilePicker({ suggestedName: meta.name });
+    const handle = await window.showSaveFilePicker({ suggestedName: name });
     const writable = await handle.createWritable();
     setText(button, 'Saving…');
-    await blob.stream().pipeTo(writable); // streams from disk; closes the file when done
+    await file.stream().pipeTo(writable); // streams from disk; closes the file when done
     setText(button, 'Saved');
   } catch (e) {
     if (e.name !== 'AbortError') setText(button, `Could not save: ${e.message}`);
@@ -573,23 +649,8 @@ async function saveWithPicker(meta, blob, button) {
 
 function route() {
   const hash = location.hash.replace(/^#/, '');
-  const get = /^\/get\/([^/]+)\/([^/?]+)\/?$/.exec(hash);
-  if (get) {
-    let room;
-    let sender;
-    try {
-      room = decodeURIComponent(get[1]);
-      sender = decodeURIComponent(get[2]);
-    } catch {
-      showError('bad-link', 'This link is damaged. Ask the sender for a new one.');
-      return;
-    }
-    startReceiveView(room, sender).catch((e) => showError('error', e.message));
-  } else if (hash.startsWith('/get')) {
-    showError('bad-link', 'This link is incomplete. Ask the sender for the whole link.');
-  } else {
-    startSendView();
-  }
+  if (hash.startsWith('/get')) startGetView().catch((e) => showError(e.code ?? 'error', e.message));
+  else startSendView();
 }
 
 // Each view holds live connections, so switching views starts afresh.

@@ -1,0 +1,170 @@
+// Finding the swarm (docs/sharing.md §4): the hub room `share/CID`. Following the signaling
+// convention, the peer that joins offers a connection to each member already there; members
+// answer offers from peers that join after them. Each connection carries one data channel,
+// `peernet-share/1`, handed to the swarm as a transport. Up to 30 connections per swarm; a
+// peer dropped as corrupt is never connected again.
+
+import { Peer } from '../peer.js';
+import { CHANNEL_LABEL } from './wire.js';
+import { swarmRoom } from './link.js';
+
+export const HIGH_WATER = 1024 * 1024;
+export const LOW_WATER = 256 * 1024;
+const CLOSE_DRAIN_MS = 3000;
+// An offer from a peer not (yet) seen in the room waits this long for its peer-joined.
+const UNKNOWN_OFFER_WAIT_MS = 3000;
+
+/** A transport over a connected Peer's data channel, with backpressure. */
+export function peerTransport(peer) {
+  const channel = peer.channel;
+  channel.bufferedAmountLowThreshold = LOW_WATER;
+  let waiters = [];
+  const wake = () => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  channel.addEventListener('bufferedamountlow', wake);
+  channel.addEventListener('close', wake);
+  return {
+    send(bytes) {
+      peer.send(bytes);
+    },
+    close() {
+      // A last `error` message may be queued behind piece data: let the channel drain (at most
+      // a few seconds) before closing the connection, which would discard it.
+      const started = performance.now();
+      const check = () => {
+        if (peer.destroyed) return;
+        if (channel.readyState !== 'open' || channel.bufferedAmount === 0 || performance.now() - started > CLOSE_DRAIN_MS) {
+          setTimeout(() => peer.destroy(), 50);
+        } else {
+          setTimeout(check, 25);
+        }
+      };
+      check();
+    },
+    waitForDrain() {
+      if (channel.readyState !== 'open' || channel.bufferedAmount <= HIGH_WATER) return Promise.resolve();
+      return new Promise((resolve) => waiters.push(resolve));
+    },
+  };
+}
+
+/**
+ * Joins a swarm's room and keeps its connections.
+ * options: {swarm, signaling (a connected SignalingClient), cidText, iceServers,
+ *           iceTransportPolicy, connectTimeoutMs, log(text), onConnection(info)}
+ */
+export class SwarmRoom extends EventTarget {
+  constructor(options) {
+    super();
+    this.swarm = options.swarm;
+    this.sig = options.signaling;
+    this.room = swarmRoom(options.cidText);
+    this.iceTransportPolicy = options.iceTransportPolicy ?? 'all';
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 30000;
+    this.log = options.log ?? (() => {});
+    this.members = new Set();
+    this.peers = new Map(); // remote id → Peer
+    this.banned = new Set();
+    this._pendingOffers = new Map();
+    this._onSignal = (ev) => this._signal(ev.detail.from, ev.detail.data);
+    this._onJoined = (ev) => {
+      if (ev.detail.room !== this.room) return;
+      this.members.add(ev.detail.id);
+      const pending = this._pendingOffers.get(ev.detail.id);
+      if (pending) {
+        this._pendingOffers.delete(ev.detail.id);
+        clearTimeout(pending.timer);
+        for (const data of pending.signals) this._signal(ev.detail.id, data);
+      }
+    };
+    this._onLeft = (ev) => {
+      if (ev.detail.room !== this.room) return;
+      this.members.delete(ev.detail.id);
+    };
+    this.swarm.addEventListener('peer-dropped', (ev) => {
+      if (ev.detail.corrupt) this.banned.add(ev.detail.id);
+    });
+  }
+
+  /** Joins the room and offers to every member already there (up to the connection limit). */
+  async join() {
+    this.sig.addEventListener('signal', this._onSignal);
+    this.sig.addEventListener('peer-joined', this._onJoined);
+    this.sig.addEventListener('peer-left', this._onLeft);
+    const others = await this.sig.join(this.room);
+    for (const id of others) this.members.add(id);
+    for (const id of others) {
+      if (!this._room()) break;
+      this._connect(id, true);
+    }
+    return others.length;
+  }
+
+  leave() {
+    this.sig.removeEventListener('signal', this._onSignal);
+    this.sig.removeEventListener('peer-joined', this._onJoined);
+    this.sig.removeEventListener('peer-left', this._onLeft);
+    this.sig.leaveAllNow();
+    for (const p of this.peers.values()) p.destroy();
+    this.peers.clear();
+  }
+
+  _room() {
+    return this.swarm.canConnect() && this.peers.size < this.swarm.maxConnections;
+  }
+
+  _signal(from, data) {
+    if (!data || typeof data !== 'object') return;
+    const existing = this.peers.get(from);
+    if (existing) {
+      existing.signal(data);
+      return;
+    }
+    if (data.type !== 'offer' && data.type !== 'candidate') return;
+    if (!this.members.has(from)) {
+      // Only members of this swarm's room may connect; its peer-joined normally comes first.
+      let pending = this._pendingOffers.get(from);
+      if (!pending) {
+        pending = { signals: [], timer: setTimeout(() => this._pendingOffers.delete(from), UNKNOWN_OFFER_WAIT_MS) };
+        this._pendingOffers.set(from, pending);
+      }
+      if (pending.signals.length < 64) pending.signals.push(data);
+      return;
+    }
+    if (data.type !== 'offer' || this.banned.has(from) || !this._room()) return;
+    this._connect(from, false).signal(data);
+  }
+
+  _connect(id, initiator) {
+    const peer = new Peer({
+      initiator,
+      remoteId: id,
+      iceServers: this.sig.iceServers,
+      iceTransportPolicy: this.iceTransportPolicy,
+      connectTimeoutMs: this.connectTimeoutMs,
+      channelLabel: CHANNEL_LABEL,
+    });
+    this.peers.set(id, peer);
+    this._emit('connection', { id, peer });
+    let session = null;
+    peer.addEventListener('signal', (ev) => this.sig.signal(id, ev.detail));
+    peer.addEventListener('connect', () => {
+      this.log(`connected to ${id}`);
+      session = this.swarm.addConnection(peerTransport(peer), id);
+    });
+    peer.addEventListener('data', (ev) => session?.handleMessage(ev.detail.data));
+    peer.addEventListener('error', (ev) => this.log(`connection to ${id}: ${ev.detail.code}: ${ev.detail.message}`));
+    peer.addEventListener('close', () => {
+      if (this.peers.get(id) === peer) this.peers.delete(id);
+      session?.close('the connection closed');
+    });
+    return peer;
+  }
+
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
