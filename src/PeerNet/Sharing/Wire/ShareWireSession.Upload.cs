@@ -12,6 +12,12 @@ public sealed partial class ShareWireSession
     private readonly Stack<UploadJob> _uploadPool = new();
     private UploadJob? _sending;
 
+    // Once we have choked the peer, requests it sent before it saw the choke can arrive after a
+    // later unchoke: it counts them as discarded, we as new. So after a choke a repeated request
+    // is not an error (we are already serving it), and up to maxRequests stale ones may sit on
+    // top of its maxRequests new ones.
+    private bool _everChoked;
+
     /// <summary>The peer's requests accepted and not yet fully sent.</summary>
     public int PendingUploads => _uploads.Count;
 
@@ -24,6 +30,7 @@ public sealed partial class ShareWireSession
         }
 
         PeerChoked = true;
+        _everChoked = true;
         ReleaseUploads();
         Enqueue(new Outgoing(ShareMessageType.Choke));
     }
@@ -96,7 +103,11 @@ public sealed partial class ShareWireSession
 
         if (FindUpload(piece) is not null)
         {
-            Fail(ShareWireError.TooManyRequests, $"a second request for piece {piece}");
+            if (!_everChoked)
+            {
+                Fail(ShareWireError.TooManyRequests, $"a second request for piece {piece}");
+            }
+
             return;
         }
 
@@ -107,7 +118,7 @@ public sealed partial class ShareWireSession
             return;
         }
 
-        if (_uploads.Count >= _options.MaxRequests)
+        if (_uploads.Count >= (_everChoked ? 2 * _options.MaxRequests : _options.MaxRequests))
         {
             Fail(ShareWireError.TooManyRequests, $"more than {_options.MaxRequests} requests outstanding");
             return;
