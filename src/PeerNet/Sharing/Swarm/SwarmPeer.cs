@@ -45,7 +45,11 @@ internal sealed class SwarmPeer
 
     public int Completions { get; set; }
 
+    /// <summary>Stall episodes (§6: three and the peer is dropped).</summary>
     public int Stalls { get; set; }
+
+    /// <summary>When the last stall episode was noticed.</summary>
+    public long LastStallAt { get; set; } = -1;
 
     /// <summary>The picker's <see cref="PiecePicker.WantedVersion"/> when a pick for this peer last found nothing.</summary>
     public long NothingWantedAt { get; set; } = -1;

@@ -340,18 +340,26 @@ public sealed class SwarmScheduler
 
         foreach (var (peer, piece) in _stalled)
         {
-            if (peer.Detached || !peer.Requests.Remove(piece))
+            if (peer.Detached || !peer.Requests.Remove(piece, out var requestedAt))
             {
                 continue;
             }
 
-            // Cancel it here and ask elsewhere; the same peer stays eligible unless it stalls too often.
+            // Cancel it here and ask elsewhere; the same peer stays eligible unless it stalls too
+            // often. Requests queued together stall together (a busy uplink delays its whole
+            // queue): only a request sent after the peer's last stall was noticed counts again.
             peer.Session.Cancel(piece);
             _picker!.RemoveRequest(piece);
             Statistics.Stalls++;
             Statistics.CancelsSent++;
             _fillNeeded = true;
-            if (++peer.Stalls >= _options.MaxStalls)
+            var episode = peer.LastStallAt < 0 || requestedAt >= peer.LastStallAt;
+            if (episode)
+            {
+                peer.LastStallAt = now;
+            }
+
+            if (episode && ++peer.Stalls >= _options.MaxStalls)
             {
                 Drop(peer, SwarmPeerReason.Stalled, null, $"{peer.Stalls} requests stalled", now);
             }

@@ -47,9 +47,9 @@ internal sealed class SwarmSimulation
     /// <summary>Called for each event a node's scheduler reports, before the node handles it.</summary>
     public Action<SimNode, SwarmEvent>? OnEvent { get; set; }
 
-    public SimNode AddNode(string id, bool seeder, SwarmOptions? options = null, double uploadBytesPerMs = 0, NodeBehaviour behaviour = NodeBehaviour.Honest)
+    public SimNode AddNode(string id, bool seeder, SwarmOptions? options = null, double uploadBytesPerMs = 0, NodeBehaviour behaviour = NodeBehaviour.Honest, byte[]? info = null)
     {
-        var node = new SimNode(this, id, new SwarmScheduler(Content.ContentId, options, new TestContent.InfoVerifier(Content), new Random(HashCode.Combine(Seed, id.GetHashCode(StringComparison.Ordinal) & 0xFFFF, Nodes.Count))))
+        var node = new SimNode(this, id, new SwarmScheduler(Content.ContentId, options, new TestContent.InfoVerifier(Content), new Random((Seed * 1_000_003) + StableHash(id))))
         {
             UploadBytesPerMs = uploadBytesPerMs,
             Behaviour = behaviour,
@@ -63,7 +63,7 @@ internal sealed class SwarmSimulation
                 node.Data[i] = Content.Pieces[i];
             }
 
-            node.Scheduler.SetInfo(Content.Info, Content, have, (long)Now);
+            node.Scheduler.SetInfo(info ?? Content.Info, Content, have, (long)Now);
         }
 
         Nodes.Add(id, node);
@@ -129,6 +129,18 @@ internal sealed class SwarmSimulation
         }
 
         return true;
+    }
+
+    /// <summary>FNV-1a of the id: string.GetHashCode differs per process, which would make runs unrepeatable.</summary>
+    private static int StableHash(string id)
+    {
+        var h = 2166136261u;
+        foreach (var c in id)
+        {
+            h = (h ^ c) * 16777619u;
+        }
+
+        return (int)(h & 0x7FFF_FFFF);
     }
 
     public void Schedule(double time, Action action) => _queue.Enqueue(action, (time, _seq++));

@@ -138,6 +138,25 @@ public class SwarmSimulationTests(ITestOutputHelper output)
         Assert.Contains(sim.Nodes["evil"].Closes, e => e.PeerId == "d" && e.Reason == SwarmPeerReason.PeerError && e.Text!.Contains("error 3"));
     }
 
+    [Fact]
+    public void APeerWithABadInfoBlockIsReportedAndAnotherIsAsked()
+    {
+        var content = TestContent.Create(18, 50, 8_192);
+        var sim = new SwarmSimulation(content, seed: 9);
+        var badInfo = content.Info.ToArray();
+        badInfo[^1] ^= 1;
+        sim.AddNode("liar", seeder: true, info: badInfo);
+        sim.AddNode("honest", seeder: true);
+        var d = sim.AddNode("d", seeder: false);
+        sim.Connect("liar", "d", 1_000, 5);
+        sim.Connect("honest", "d", 1_000, 30, at: 100);
+        Assert.True(sim.Run(() => d.Scheduler.IsComplete, maxTimeMs: 60_000));
+        AssertDelivered(sim, d);
+        var report = Assert.Single(d.Reports);
+        Assert.Equal(("liar", SwarmPeerReason.BadInfo), (report.PeerId, report.Reason));
+        Assert.Equal(["honest"], d.Scheduler.PeerIds);
+    }
+
     [Theory]
     [InlineData(0)] // never answers: 30 s rule
     [InlineData(6)] // answers a few, then stops: 4× its usual time
@@ -149,12 +168,13 @@ public class SwarmSimulationTests(ITestOutputHelper output)
         staller.ServeBeforeStall = serveFirst;
         var d = sim.AddNode("d", seeder: false);
         sim.Connect("staller", "d", 2_000, 5);
-        sim.Connect("honest", "d", 80, 20); // slow: the download takes ~80 s
+        sim.Connect("honest", "d", 40, 20); // slow: the download takes ~160 s, past three 30 s stalls
         Assert.True(sim.Run(() => d.Scheduler.IsComplete, maxTimeMs: 400_000));
         AssertDelivered(sim, d);
         var closed = Assert.Single(d.Closes, e => e.PeerId == "staller");
         Assert.Equal(SwarmPeerReason.Stalled, closed.Reason);
         Assert.True(d.Scheduler.Statistics.Stalls >= 3);
+        Assert.Equal(SwarmPeerReason.Stalled, closed.Reason);
         output.WriteLine($"done at {d.CompletedAt:F0} ms, stalls {d.Scheduler.Statistics.Stalls}");
     }
 
@@ -226,82 +246,107 @@ public class SwarmSimulationTests(ITestOutputHelper output)
     [Fact]
     public void RandomSwarmsDeliverEveryPieceExactlyOnce()
     {
+        // PEERNET_SWARM_SEEDS=first:count runs other seeds (e.g. a soak of thousands).
+        var range = Environment.GetEnvironmentVariable("PEERNET_SWARM_SEEDS")?.Split(':').Select(int.Parse).ToArray() ?? [0, 100];
         var totalSteps = 0L;
-        for (var seed = 0; seed < 60; seed++)
+        for (var seed = range[0]; seed < range[0] + range[1]; seed++)
         {
-            var random = new Random(seed * 7919);
-            var pieceCount = random.Next(4) == 0 ? random.Next(1, 4) : random.Next(4, 120);
-            var pieceLength = random.Next(3) == 0 ? random.Next(70_000, 140_000) : random.Next(200, 20_000);
-            var content = TestContent.Create(seed, pieceCount, pieceLength, random.Next(2) == 0 ? random.Next(1, pieceLength + 1) : null,
-                infoLength: random.Next(100, 140_000));
-            var options = new SwarmOptions
-            {
-                UploadSlots = random.Next(2, 9),
-                InitialPipelineDepth = random.Next(1, 4),
-                MaxPipelineDepth = random.Next(4, 64),
-                StallTimeoutMs = 30_000,
-                Session = new ShareWireSessionOptions { MaxRequests = random.Next(1, 40), BlockLength = random.Next(1_000, 65_001), ReadAhead = random.Next(1, 4) },
-            };
-            var sim = new SwarmSimulation(content, seed);
-            var seeders = random.Next(1, 3);
-            var downloaderCount = random.Next(1, 6);
-            var nodes = new List<SimNode>();
-            for (var i = 0; i < seeders; i++)
-            {
-                nodes.Add(sim.AddNode($"s{i}", seeder: true, options, uploadBytesPerMs: random.Next(2) == 0 ? 0 : random.Next(100, 3_000)));
-            }
-
-            for (var i = 0; i < downloaderCount; i++)
-            {
-                nodes.Add(sim.AddNode($"d{i}", seeder: false, options, uploadBytesPerMs: random.Next(2) == 0 ? 0 : random.Next(100, 3_000)));
-            }
-
-            // Sometimes a corrupt seeder joins too.
-            if (random.Next(4) == 0)
-            {
-                nodes.Add(sim.AddNode("evil", seeder: true, options, behaviour: NodeBehaviour.Corrupt));
-            }
-
-            var downloaders = nodes.Where(n => n.Id.StartsWith('d')).ToList();
-            foreach (var d in downloaders)
-            {
-                if (random.Next(3) == 0)
-                {
-                    d.Scheduler.GetType(); // keep the shape: some downloaders stream from a random playhead
-                    var from = random.Next(pieceCount);
-                    sim.OnEvent += (node, e) =>
-                    {
-                        if (node == d && e.Kind == SwarmEventKind.InfoVerified)
-                        {
-                            node.Scheduler.SetPriorityWindow(from, random.Next(1, 10), (long)sim.Now);
-                        }
-                    };
-                }
-            }
-
-            // Every downloader reaches the first seeder; other links at random, at random times.
-            for (var a = 0; a < nodes.Count; a++)
-            {
-                for (var b = a + 1; b < nodes.Count; b++)
-                {
-                    var mustLink = nodes[a].Id == "s0" && nodes[b].Id.StartsWith('d');
-                    if (mustLink || random.Next(3) != 0)
-                    {
-                        sim.Connect(nodes[a].Id, nodes[b].Id, random.Next(2) == 0 ? 0 : random.Next(50, 5_000), random.Next(1, 80), at: random.Next(0, 2_000));
-                    }
-                }
-            }
-
+            var (sim, downloaders, description) = RandomSwarm(seed);
+            var pieceCount = sim.Content.PieceCount;
             var done = sim.Run(() => AllComplete(downloaders), maxTimeMs: 600_000);
             totalSteps += sim.Steps;
-            Assert.True(done, $"seed {seed}: stuck at {sim.Now:F0} ms with {string.Join(", ", downloaders.Select(d => $"{d.Id} {d.PiecesStored}/{pieceCount}"))}");
+            Assert.True(done, $"seed {seed} ({description}): stuck at {sim.Now:F0} ms with {string.Join(", ", downloaders.Select(d => $"{d.Id} {d.PiecesStored}/{pieceCount}"))}");
             foreach (var d in downloaders)
             {
                 AssertDelivered(sim, d);
                 Assert.All(d.Reports, r => Assert.Equal("evil", r.PeerId));
+                Assert.All(d.Closes, c => Assert.True(c.PeerId is "evil" or "stall" || c.Reason == SwarmPeerReason.Closed, $"seed {seed} ({description}): {d.Id} {c}"));
             }
         }
 
         output.WriteLine($"{totalSteps} simulation steps");
+    }
+
+    /// <summary>A random swarm: 1–2 seeders, 1–5 downloaders, sometimes a corrupt seeder, a staller and a leaver; random sizes, rates, latencies, options.</summary>
+    internal static (SwarmSimulation Sim, List<SimNode> Downloaders, string Description) RandomSwarm(int seed)
+    {
+        var random = new Random(seed * 7919);
+        var pieceCount = random.Next(4) == 0 ? random.Next(1, 4) : random.Next(4, 120);
+        var pieceLength = random.Next(3) == 0 ? random.Next(70_000, 140_000) : random.Next(200, 20_000);
+        var content = TestContent.Create(seed, pieceCount, pieceLength, random.Next(2) == 0 ? random.Next(1, pieceLength + 1) : null,
+            infoLength: random.Next(100, 140_000));
+        var options = new SwarmOptions
+        {
+            UploadSlots = random.Next(2, 9),
+            InitialPipelineDepth = random.Next(1, 4),
+            MaxPipelineDepth = random.Next(4, 64),
+            StallTimeoutMs = 30_000,
+            Session = new ShareWireSessionOptions { MaxRequests = random.Next(1, 40), BlockLength = random.Next(1_000, 65_001), ReadAhead = random.Next(1, 4) },
+        };
+        var sim = new SwarmSimulation(content, seed);
+        var seeders = random.Next(1, 3);
+        var downloaderCount = random.Next(1, 6);
+        var nodes = new List<SimNode>();
+        for (var i = 0; i < seeders; i++)
+        {
+            nodes.Add(sim.AddNode($"s{i}", seeder: true, options, uploadBytesPerMs: random.Next(2) == 0 ? 0 : random.Next(100, 3_000)));
+        }
+
+        for (var i = 0; i < downloaderCount; i++)
+        {
+            nodes.Add(sim.AddNode($"d{i}", seeder: false, options, uploadBytesPerMs: random.Next(2) == 0 ? 0 : random.Next(100, 3_000)));
+        }
+
+        // Sometimes a corrupt seeder, a staller, or a downloader that leaves midway joins too.
+        if (random.Next(4) == 0)
+        {
+            nodes.Add(sim.AddNode("evil", seeder: true, options, behaviour: NodeBehaviour.Corrupt));
+        }
+
+        if (random.Next(4) == 0)
+        {
+            var staller = sim.AddNode("stall", seeder: true, options, behaviour: NodeBehaviour.Stall);
+            staller.ServeBeforeStall = random.Next(0, 5);
+            nodes.Add(staller);
+        }
+
+        if (random.Next(4) == 0)
+        {
+            nodes.Add(sim.AddNode("leaver", seeder: false, options));
+            sim.Schedule(random.Next(100, 5_000), () => sim.RemoveNode("leaver"));
+        }
+
+        var downloaders = nodes.Where(n => n.Id.StartsWith('d')).ToList();
+        foreach (var d in downloaders)
+        {
+            if (random.Next(3) == 0)
+            {
+                d.Scheduler.GetType(); // keep the shape: some downloaders stream from a random playhead
+                var from = random.Next(pieceCount);
+                sim.OnEvent += (node, e) =>
+                {
+                    if (node == d && e.Kind == SwarmEventKind.InfoVerified)
+                    {
+                        node.Scheduler.SetPriorityWindow(from, random.Next(1, 10), (long)sim.Now);
+                    }
+                };
+            }
+        }
+
+        // Every downloader reaches the first seeder; other links at random, at random times.
+        for (var a = 0; a < nodes.Count; a++)
+        {
+            for (var b = a + 1; b < nodes.Count; b++)
+            {
+                var mustLink = nodes[a].Id == "s0" && nodes[b].Id.StartsWith('d');
+                if (mustLink || random.Next(3) != 0)
+                {
+                    sim.Connect(nodes[a].Id, nodes[b].Id, random.Next(2) == 0 ? 0 : random.Next(50, 5_000), random.Next(1, 80), at: random.Next(0, 2_000));
+                }
+            }
+        }
+
+        var description = $"{pieceCount}×{pieceLength} B, {string.Join(" ", nodes.Select(n => $"{n.Id}↑{n.UploadBytesPerMs}"))}, slots {options.UploadSlots}, maxRequests {options.Session.MaxRequests}";
+        return (sim, downloaders, description);
     }
 }
