@@ -345,15 +345,16 @@ public sealed class SwarmScheduler
                 continue;
             }
 
-            // Cancel it here and ask elsewhere; the same peer stays eligible unless it stalls too
-            // often. Requests queued together stall together (a busy uplink delays its whole
-            // queue): only a request sent after the peer's last stall was noticed counts again.
+            // Cancel it here and ask elsewhere (§6). Whether the peer stalled, which three times
+            // drops it, is stricter: it sent no piece data at all since this request went out (a
+            // slow but working uplink is not a stall), and requests queued together stall
+            // together, so only a request sent after its last stall was noticed counts again.
             peer.Session.Cancel(piece);
             _picker!.RemoveRequest(piece);
             Statistics.Stalls++;
             Statistics.CancelsSent++;
             _fillNeeded = true;
-            var episode = peer.LastStallAt < 0 || requestedAt >= peer.LastStallAt;
+            var episode = peer.Session.LastPieceDataAt < requestedAt && (peer.LastStallAt < 0 || requestedAt >= peer.LastStallAt);
             if (episode)
             {
                 peer.LastStallAt = now;

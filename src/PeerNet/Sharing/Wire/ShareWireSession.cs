@@ -122,6 +122,9 @@ public sealed partial class ShareWireSession
     /// <summary>Time of the last message from the peer (the caller's clock).</summary>
     public long LastReceivedAt { get; private set; }
 
+    /// <summary>Time of the last proof or block from the peer, or -1: whether an upload to us is making progress.</summary>
+    public long LastPieceDataAt { get; private set; } = -1;
+
     /// <summary>
     /// Makes the info block known: the verifier gives pieceCount and checks pieces, the block is
     /// served to peers that ask, <paramref name="localPieces"/> (shared with the caller, who sets bits
@@ -224,8 +227,8 @@ public sealed partial class ShareWireSession
             case ShareMessageType.InfoRequest: OnInfoRequest(); break;
             case ShareMessageType.Info: OnInfo(m); break;
             case ShareMessageType.Request: OnRequest((int)m.Piece); break;
-            case ShareMessageType.Proof: OnProof((int)m.Piece, m.Payload); break;
-            case ShareMessageType.Piece: OnBlock((int)m.Piece, (int)m.Offset, m.Payload); break;
+            case ShareMessageType.Proof: LastPieceDataAt = now; OnProof((int)m.Piece, m.Payload); break;
+            case ShareMessageType.Piece: LastPieceDataAt = now; OnBlock((int)m.Piece, (int)m.Offset, m.Payload); break;
             case ShareMessageType.Cancel: OnCancel((int)m.Piece); break;
             case ShareMessageType.Reject: OnReject((int)m.Piece); break;
             case ShareMessageType.Choke: OnChoke(); break;
