@@ -95,7 +95,7 @@ public sealed class SwarmScheduler
             throw new InvalidOperationException("The info block is already known.");
         }
 
-        if (have is not null && have.Count != verifier.PieceCount)
+        if (have is not null && have.PieceCount != verifier.PieceCount)
         {
             throw new ArgumentException("The bitfield's count is not the verifier's pieceCount.", nameof(have));
         }

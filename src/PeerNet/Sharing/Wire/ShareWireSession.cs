@@ -139,7 +139,7 @@ public sealed partial class ShareWireSession
             throw new InvalidOperationException("The info block is already set.");
         }
 
-        if (localPieces.Count != verifier.PieceCount)
+        if (localPieces.PieceCount != verifier.PieceCount)
         {
             throw new ArgumentException("The bitfield's count is not the verifier's pieceCount.", nameof(localPieces));
         }
@@ -376,7 +376,7 @@ public sealed partial class ShareWireSession
                 return;
             }
 
-            if (PieceBitfield.Validate(pending.AsSpan(0, length), _pieceCount) != ShareWireError.None || pending.AsSpan(length).ContainsAnyExcept((byte)0))
+            if (PieceBitfield.HasSpareBits(pending.AsSpan(0, length), _pieceCount) || pending.AsSpan(length).ContainsAnyExcept((byte)0))
             {
                 Fail(ShareWireError.PieceOutOfRange, "a bitfield or have beyond pieceCount");
                 return;
@@ -412,7 +412,7 @@ public sealed partial class ShareWireSession
         }
 
         _bitfieldPhaseDone = true;
-        if (_pieceCount == 0 || (_local!.SetCount == 0 && _helloHadCount))
+        if (_pieceCount == 0 || (_local!.Count == 0 && _helloHadCount))
         {
             return;
         }
@@ -435,7 +435,9 @@ public sealed partial class ShareWireSession
         _remoteKnowsCount = true;
         if (RemotePieces is { } pieces)
         {
-            var error = PieceBitfield.Validate(bits, _pieceCount);
+            var error = bits.Length != PieceBitfield.ByteLength(_pieceCount) ? ShareWireError.BitfieldLengthMismatch
+                : PieceBitfield.HasSpareBits(bits, _pieceCount) ? ShareWireError.SpareBitsSet
+                : ShareWireError.None;
             if (error != ShareWireError.None)
             {
                 Fail(error, $"a bitfield of {bits.Length} bytes for {_pieceCount} pieces");

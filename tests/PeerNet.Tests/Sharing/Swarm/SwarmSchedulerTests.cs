@@ -1,3 +1,4 @@
+using PeerNet.Sharing;
 using PeerNet.Sharing.Swarm;
 using PeerNet.Sharing.Wire;
 using PeerNet.Tests.Sharing.Wire;
@@ -128,7 +129,7 @@ public class SwarmSchedulerTests
             }
         }
 
-        Assert.True(s.IsComplete, $"verified {string.Join(",", verified)}; peer choked {peer.PeerChoked}, requests {s.GetSession("p")!.OutstandingRequests}, uploads {peer.PendingUploads}, remote {s.GetSession("p")!.RemotePieces?.SetCount}");
+        Assert.True(s.IsComplete, $"verified {string.Join(",", verified)}; peer choked {peer.PeerChoked}, requests {s.GetSession("p")!.OutstandingRequests}, uploads {peer.PendingUploads}, remote {s.GetSession("p")!.RemotePieces?.Count}");
         Assert.Equal(Enumerable.Range(0, Content.PieceCount), verified.Order());
         Exchange(s, peer);
         Assert.True(peer.RemotePieces!.IsComplete); // haves arrived

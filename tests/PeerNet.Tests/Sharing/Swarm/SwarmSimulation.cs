@@ -1,3 +1,4 @@
+using PeerNet.Sharing;
 using PeerNet.Sharing.Swarm;
 using PeerNet.Sharing.Wire;
 using PeerNet.Tests.Sharing.Wire;

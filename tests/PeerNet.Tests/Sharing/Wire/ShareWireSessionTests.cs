@@ -1,3 +1,4 @@
+using PeerNet.Sharing;
 using PeerNet.Sharing.Wire;
 using static PeerNet.Tests.Sharing.Wire.WireHarness;
 
@@ -30,7 +31,7 @@ public class ShareWireSessionTests
         pair.B.SetInfo(content.Info, content, new PieceBitfield(content.PieceCount));
         Assert.True(pair.B.RemotePieces!.IsComplete);
         pair.Pump();
-        Assert.Equal(0, pair.A.RemotePieces!.SetCount);
+        Assert.Equal(0, pair.A.RemotePieces!.Count);
         Assert.Single(pair.SentByB, m => Type(m) == ShareMessageType.Bitfield);
         Assert.Single(pair.SentByA, m => Type(m) == ShareMessageType.Bitfield);
         Assert.DoesNotContain(pair.EventsA.Concat(pair.EventsB), e => e.Kind is ShareWireEventKind.ProtocolError or ShareWireEventKind.Closed);

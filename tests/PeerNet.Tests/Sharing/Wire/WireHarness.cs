@@ -1,3 +1,4 @@
+using PeerNet.Sharing;
 using PeerNet.Sharing.Wire;
 
 namespace PeerNet.Tests.Sharing.Wire;
