@@ -95,6 +95,34 @@ internal sealed class PieceRecord : IDisposable
     }
 
     /// <summary>Checks the sealed piece's length, leaf and proof; writes the leaf hash. Thread-safe.</summary>
+    /// <summary>True when piece <paramref name="index"/> is recorded.</summary>
+    public bool HasPiece(int index)
+    {
+        lock (Lock)
+        {
+            return Bits.Get(index);
+        }
+    }
+
+    /// <summary>Copies the recorded pieces as a wire bitfield.</summary>
+    public void CopyBitfield(Span<byte> destination)
+    {
+        lock (Lock)
+        {
+            Bits.CopyTo(destination);
+        }
+    }
+
+    /// <summary>The proof of a recorded piece; false for one not recorded.</summary>
+    public bool TryGetProof(int index, Span<byte> destination, out int bytesWritten)
+    {
+        lock (Lock)
+        {
+            bytesWritten = 0;
+            return Bits.Get(index) && Tree.TryGetProof(index, destination, out bytesWritten);
+        }
+    }
+
     public void Verify(int index, ReadOnlySpan<byte> sealedPiece, ReadOnlySpan<byte> proof, Span<byte> leaf)
     {
         if ((uint)index >= (uint)Info.PieceCount)

@@ -111,32 +111,13 @@ public sealed class SealedStore : IPieceStore
     }
 
     /// <inheritdoc/>
-    public bool HasPiece(int index)
-    {
-        lock (_record.Lock)
-        {
-            return _record.Bits.Get(index);
-        }
-    }
+    public bool HasPiece(int index) => _record.HasPiece(index);
 
     /// <inheritdoc/>
-    public void CopyBitfield(Span<byte> destination)
-    {
-        lock (_record.Lock)
-        {
-            _record.Bits.CopyTo(destination);
-        }
-    }
+    public void CopyBitfield(Span<byte> destination) => _record.CopyBitfield(destination);
 
     /// <inheritdoc/>
-    public bool TryGetProof(int index, Span<byte> destination, out int bytesWritten)
-    {
-        lock (_record.Lock)
-        {
-            bytesWritten = 0;
-            return _record.Bits.Get(index) && _record.Tree.TryGetProof(index, destination, out bytesWritten);
-        }
-    }
+    public bool TryGetProof(int index, Span<byte> destination, out int bytesWritten) => _record.TryGetProof(index, destination, out bytesWritten);
 
     /// <inheritdoc/>
     public async ValueTask<bool> StorePieceAsync(int index, ReadOnlyMemory<byte> sealedPiece, ReadOnlyMemory<byte> proof, CancellationToken cancellationToken = default)

@@ -199,19 +199,19 @@ public sealed partial class ShareWireSession
 
     private void Recycle(DownloadJob job)
     {
-        if (job.Buffer is not null)
-        {
-            ArrayPool<byte>.Shared.Return(job.Buffer);
-            job.Buffer = null;
-        }
-
-        if (job.Proof is not null)
-        {
-            ArrayPool<byte>.Shared.Return(job.Proof);
-            job.Proof = null;
-        }
-
+        ReturnToPool(ref job.Buffer);
+        ReturnToPool(ref job.Proof);
         _downloadPool.Push(job);
+    }
+
+    /// <summary>Gives a rented buffer back and forgets it.</summary>
+    private static void ReturnToPool(ref byte[]? buffer)
+    {
+        if (buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            buffer = null;
+        }
     }
 
     private void ReleaseDownloads()

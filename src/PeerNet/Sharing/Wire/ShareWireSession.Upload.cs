@@ -241,18 +241,8 @@ public sealed partial class ShareWireSession
 
     private void RecycleUpload(UploadJob job)
     {
-        if (job.Buffer is not null)
-        {
-            ArrayPool<byte>.Shared.Return(job.Buffer);
-            job.Buffer = null;
-        }
-
-        if (job.Proof is not null)
-        {
-            ArrayPool<byte>.Shared.Return(job.Proof);
-            job.Proof = null;
-        }
-
+        ReturnToPool(ref job.Buffer);
+        ReturnToPool(ref job.Proof);
         _uploadPool.Push(job);
     }
 
