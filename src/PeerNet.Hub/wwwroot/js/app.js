@@ -21,6 +21,8 @@ import { ERROR_CODES } from './sharing/wire.js';
 
 const PREVIEW_MAX_BYTES = 20 * 1024 * 1024;
 const RENDER_INTERVAL_MS = 200;
+// How long a download may have no peer before the page says every peer left.
+const NO_PEERS_GRACE_MS = 2000;
 const HASH_CHUNK = 4 * 1024 * 1024;
 
 const errorBox = document.querySelector('[data-testid="error"]');
@@ -468,6 +470,7 @@ async function startGetView() {
   const room = new SwarmRoom({ swarm, signaling: sig, cidText, iceTransportPolicy: ICE_TRANSPORT_POLICY, connectTimeoutMs: CONNECT_TIMEOUT_MS, log });
   let everConnected = false;
   let lastClose = null;
+  let noPeersTimer = null;
   let connections = 0;
   room.addEventListener('connection', (ev) => {
     connections++;
@@ -485,14 +488,21 @@ async function startGetView() {
       clearError('sender-offline');
       clearError('peer-left');
       if (!opened) setText(status, 'Connected. Getting the file list…');
+      clearTimeout(noPeersTimer);
     } else if (everConnected && !swarm.complete && swarm.state === 'running') {
-      noPeersLeft();
+      // A moment without peers (one closes as another connects) is not worth an alarm.
+      clearTimeout(noPeersTimer);
+      noPeersTimer = setTimeout(() => {
+        if (swarm.connectionCount === 0 && !swarm.complete && swarm.state === 'running') noPeersLeft();
+      }, NO_PEERS_GRACE_MS);
     }
   });
   swarm.addEventListener('peer-closed', (ev) => {
     lastClose = ev.detail;
+    log(`peer ${ev.detail.id} closed: ${ev.detail.reason ?? (ev.detail.remoteError ? `their error ${ev.detail.remoteError.name}: ${ev.detail.remoteError.text}` : 'closed')}${ev.detail.message ? ` (${ev.detail.message})` : ''}`);
   });
   swarm.addEventListener('peer-dropped', (ev) => {
+    if (!ev.detail.corrupt) log(`peer ${ev.detail.id} dropped: ${ev.detail.reason}${ev.detail.message ? ` (${ev.detail.message})` : ''}`);
     if (ev.detail.corrupt) {
       log(`peer ${ev.detail.id} sent damaged data and was dropped: ${ev.detail.message}`);
       if (swarm.connectionCount === 0) {
