@@ -32,12 +32,19 @@ export function peerTransport(peer) {
     },
     close() {
       // A last `error` message may be queued behind piece data: let the channel drain (at most
-      // a few seconds) before closing the connection, which would discard it.
+      // a few seconds), then close the channel, whose stream reset follows everything sent on it
+      // (RFC 8831 §6.7), and only when the peer has closed its side too (or after a few more
+      // seconds) the connection, which would discard whatever was still in flight.
       const started = performance.now();
+      const destroy = () => { if (!peer.destroyed) peer.destroy(); };
       const check = () => {
         if (peer.destroyed) return;
-        if (channel.readyState !== 'open' || channel.bufferedAmount === 0 || performance.now() - started > CLOSE_DRAIN_MS) {
-          setTimeout(() => peer.destroy(), 50);
+        if (channel.readyState !== 'open') {
+          setTimeout(destroy, 50);
+        } else if (channel.bufferedAmount === 0 || performance.now() - started > CLOSE_DRAIN_MS) {
+          channel.addEventListener('close', () => setTimeout(destroy, 50), { once: true });
+          setTimeout(destroy, CLOSE_DRAIN_MS);
+          try { channel.close(); } catch { destroy(); }
         } else {
           setTimeout(check, 25);
         }
