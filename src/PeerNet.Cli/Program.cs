@@ -23,5 +23,6 @@ var root = new RootCommand("PeerNet: peer-to-peer file sharing and data over Web
     DoctorCommand.Create(),
     ShareCommand.Create(),
     GetCommand.Create(),
+    PinCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
