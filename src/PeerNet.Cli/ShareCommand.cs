@@ -150,11 +150,17 @@ internal static class ShareCommand
                 PrintLink(link, embedded, item);
                 var peers = -1;
                 var reported = 0;
+                long uploaded = 0;
+                var lastLine = System.Diagnostics.Stopwatch.StartNew();
                 swarm.ProgressChanged += (_, p) =>
                 {
-                    if (p.Peers == peers && p.PeersReported == reported) return;
+                    // A line when peers come or go, and every few seconds while uploading.
+                    var uploading = p.BytesUploaded != uploaded && lastLine.Elapsed >= TimeSpan.FromSeconds(5);
+                    if (p.Peers == peers && p.PeersReported == reported && !uploading) return;
                     peers = p.Peers;
                     reported = p.PeersReported;
+                    uploaded = p.BytesUploaded;
+                    lastLine.Restart();
                     var line = $"seeding: {p.Peers} peer(s) connected, {ByteSize.Format(p.BytesUploaded)} uploaded" + (p.PeersReported > 0 ? $", {p.PeersReported} peer(s) reported" : "");
                     AnsiConsole.MarkupLineInterpolated($"{line}");
                 };
