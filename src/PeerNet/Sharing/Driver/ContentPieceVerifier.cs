@@ -23,6 +23,12 @@ public sealed class ContentPieceVerifier : IPieceVerifier
     /// <summary>The item's info block.</summary>
     public ContentInfo Info { get; }
 
+    /// <summary>
+    /// Whether a piece is already stored: its proof is then not kept (an endgame copy that verifies
+    /// after the first was stored would otherwise stay kept forever).
+    /// </summary>
+    public Func<int, bool>? IsStored { get; set; }
+
     /// <summary>Proofs kept and not yet taken (pieces verified and not yet stored).</summary>
     public int KeptProofCount => _proofs.Count;
 
@@ -49,6 +55,11 @@ public sealed class ContentPieceVerifier : IPieceVerifier
 
         // Every valid proof of a piece is the same bytes (the tree is fixed by the root), so a
         // second copy (endgame) may replace the first.
+        if (IsStored?.Invoke(piece) == true)
+        {
+            return true;
+        }
+
         if (!_proofs.TryGetValue(piece, out var kept) || !kept.AsSpan().SequenceEqual(proofHashes))
         {
             _proofs[piece] = proofHashes.ToArray();

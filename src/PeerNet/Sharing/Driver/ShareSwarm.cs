@@ -178,7 +178,7 @@ public sealed class ShareSwarm : IAsyncDisposable
     private void SetKnownInfo(ISealedPieceSource source, long now)
     {
         var info = source.Info;
-        _verifier = new ContentPieceVerifier(info);
+        _verifier = new ContentPieceVerifier(info) { IsStored = IsStored };
         var have = new PieceBitfield(info.PieceCount);
         var bytes = new byte[PieceBitfield.ByteLength(info.PieceCount)];
         source.CopyBitfield(bytes);
@@ -187,6 +187,8 @@ public sealed class ShareSwarm : IAsyncDisposable
         _scheduler.SetInfo(info.Memory, _verifier, have, now);
         _infoKnown.TrySetResult(info);
     }
+
+    private bool IsStored(int piece) => _scheduler.LocalPieces?.Get(piece) == true;
 
     /// <summary>A new connection's events go to the loop from the start.</summary>
     private Connection Track(string remoteId, Peer peer)
@@ -542,6 +544,7 @@ public sealed class ShareSwarm : IAsyncDisposable
     private void OnInfoVerified(long now)
     {
         _verifier = _infoVerifier.Accepted!;
+        _verifier.IsStored = IsStored;
         var info = _verifier.Info;
         _logger.LogInformation("info block of {Cid} verified: {Layout}", ContentId, info.Layout);
         _infoKnown.TrySetResult(info);
@@ -668,6 +671,8 @@ public sealed class ShareSwarm : IAsyncDisposable
             _scheduler.MarkPieceStored(piece, now);
             _changed = true;
         }
+
+        _verifier?.Forget(piece); // a copy that verified while this one was being stored
     }
 
     private void OnStoreFailed(int piece, Exception error, long now)

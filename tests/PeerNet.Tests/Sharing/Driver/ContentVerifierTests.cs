@@ -28,6 +28,17 @@ public sealed class ContentVerifierTests
     }
 
     [Fact]
+    public void A_copy_of_a_piece_already_stored_verifies_but_keeps_no_proof()
+    {
+        var stored = new HashSet<int> { 1 };
+        var verifier = new ContentPieceVerifier(Item.Info) { IsStored = stored.Contains };
+        Assert.True(verifier.VerifyPiece(1, Item.SealedPieces[1], Item.Proof(1)));
+        Assert.Equal(0, verifier.KeptProofCount);
+        Assert.True(verifier.VerifyPiece(2, Item.SealedPieces[2], Item.Proof(2)));
+        Assert.Equal(1, verifier.KeptProofCount);
+    }
+
+    [Fact]
     public void Wrong_pieces_proofs_and_indices_fail_and_keep_nothing()
     {
         var verifier = new ContentPieceVerifier(Item.Info);
