@@ -15,7 +15,7 @@ public sealed partial class SharingCliBrowserTests(BrowserFixture browser, ITest
     private static partial Regex LinkLine();
 
     [Fact(Timeout = 150_000)]
-    public async Task The_cli_seeds_and_chromium_downloads_through_the_web_app()
+    public async Task The_cli_seeds_chromium_downloads_through_the_web_app_and_serves_the_next_cli_peer()
     {
         var big = Files.Random("a-random.bin", 16L << 20, seed: 51);
         var png = Files.Png("b-image.png", 64, 48);
@@ -32,6 +32,14 @@ public sealed partial class SharingCliBrowserTests(BrowserFixture browser, ITest
             await AssertSavedIdenticalAsync(receiver, 1, png, "chromium");
             Assert.Equal(0, await share.StopAsync(TimeSpan.FromSeconds(30)));
             Assert.Matches(@"stopped: (1[6-9]|[2-9]\d)\.\d MiB uploaded", share.Output);
+
+            // The sharer is gone: a native downloader gets everything from the browser tab alone.
+            var directory = Path.Combine(Files.Downloads, "from-browser");
+            var (exitCode, text) = await CliProcess.RunAsync(TimeSpan.FromSeconds(90), "get", link, "-o", directory, "--plain");
+            Output.WriteLine(text);
+            Assert.True(exitCode == 0, $"get exited {exitCode}");
+            Assert.Equal(TestFiles.Sha256Hex(big), TestFiles.Sha256Hex(Path.Combine(directory, "a-random.bin")));
+            Assert.Equal(TestFiles.Sha256Hex(png), TestFiles.Sha256Hex(Path.Combine(directory, "b-image.png")));
         }
         finally
         {
