@@ -139,7 +139,7 @@ internal sealed class TransferDisplay(ShareSwarm swarm, bool plain, TimeSpan pee
                     overall.Value = p.TotalBytes <= 0 ? (p.IsComplete ? 1 : 0) : p.BytesStored;
                     if (manifest is not null && p.Have.Length > 0)
                     {
-                        var bytes = ItemProgress.FileBytes(manifest, info.Layout, p.Have.Span);
+                        var bytes = p.GetFileBytes(manifest);
                         foreach (var (file, task) in rows) task.Value = manifest.Files[file].Size == 0 ? 1 : bytes[file];
                     }
                     if (Check(sincePeer) is { } done)

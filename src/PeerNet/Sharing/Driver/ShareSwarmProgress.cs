@@ -44,4 +44,11 @@ public sealed record ShareSwarmProgress
 
     /// <summary>Every piece is stored.</summary>
     public bool IsComplete { get; init; }
+
+    /// <summary>For each file of <paramref name="manifest"/> (the item's, from a <see cref="DownloadStore"/>), the bytes of it stored; all zeros before the info block is known.</summary>
+    public long[] GetFileBytes(Manifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        return Info is null ? new long[manifest.Files.Count] : ItemProgress.FileBytes(manifest, Info.Layout, Have.Span);
+    }
 }

@@ -37,4 +37,15 @@ public sealed class ItemProgressTests
         Assert.Equal(0, ItemProgress.StoredBytes(layout, ReadOnlySpan<byte>.Empty));
         Assert.Equal([0L], ItemProgress.FileBytes(manifest, layout, ReadOnlySpan<byte>.Empty));
     }
+
+    [Fact]
+    public void A_snapshot_gives_bytes_per_file()
+    {
+        var manifest = TestItem.Files("item", ("a", 20_000), ("b", 30_000));
+        var item = TestItem.Create(manifest, pieceSizeLog2: 14);
+        var have = new PieceBitfield(item.Info.PieceCount);
+        have.Set(0);
+        Assert.Equal([0L, 0L], new ShareSwarmProgress().GetFileBytes(manifest));
+        Assert.Equal([16_384L, 0L], new ShareSwarmProgress { Info = item.Info, Have = have.Bytes.ToArray() }.GetFileBytes(manifest));
+    }
 }
