@@ -21,5 +21,8 @@ var root = new RootCommand("PeerNet: peer-to-peer file sharing and data over Web
     EchoCommand.Create(),
     PingCommand.Create(),
     DoctorCommand.Create(),
+    ShareCommand.Create(),
+    GetCommand.Create(),
+    PinCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 using PeerNet.Hub;
 using Spectre.Console;
 
@@ -15,12 +16,14 @@ internal static class ServeCommand
         var webRoot = new Option<string?>("--web-root") { Description = "serve the web app from this folder (development)" };
         var iceServer = new Option<string[]>("--ice-server") { Description = "an ICE server URL to hand to peers, e.g. stun:stun.example.org:3478 (repeatable)", AllowMultipleArgumentsPerToken = false };
         var noTurn = new Option<bool>("--no-turn") { Description = "do not run the built-in STUN/TURN server" };
+        var store = new Option<string?>("--store") { Description = "keep replicas here (one folder per content id): re-seed every item already in it, in this hub's rooms" };
+        var pin = new Option<string[]>("--pin") { Description = "with --store: fetch this link's item from this hub's swarm into the store and serve it (repeatable; no key needed)", AllowMultipleArgumentsPerToken = false };
         var host = new HostOptions();
         var turn = TurnOptions.Create();
 
         var command = new Command("serve", "Run the hub: signaling server, ICE servers and the web app.")
         {
-            port, http, webRoot, iceServer, noTurn,
+            port, http, webRoot, iceServer, noTurn, store, pin,
         };
         host.AddTo(command);
         turn.AddTo(command, portName: "--turn-port", tlsPortName: "--turn-tls-port");
@@ -36,8 +39,32 @@ internal static class ServeCommand
                 if (result.GetValue(noTurn)) options.Turn.Enabled = false;
                 turn.Apply(result, options.Turn);
 
+                var pins = new List<PeerNet.Sharing.ShareLink>();
+                foreach (var text in result.GetValue(pin) ?? [])
+                {
+                    if (!PeerNet.Sharing.ShareLink.TryParse(text, out var parsed))
+                    {
+                        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --pin: not a PeerNet link (https://HUB/#/get/CID)");
+                        return 2;
+                    }
+                    pins.Add(parsed.ToPinLink());
+                }
+                if (pins.Count > 0 && result.GetValue(store) is null)
+                {
+                    AnsiConsole.MarkupLine("[red]error:[/] --pin needs --store DIR (where the replica is kept)");
+                    return 2;
+                }
+
                 await using var hub = await HubServer.StartAsync(options, cancellationToken).ConfigureAwait(false);
                 PrintBanner(hub);
+                using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.TimestampFormat = "HH:mm:ss ";
+                }).SetMinimumLevel(LogLevel.Warning));
+                await using var replicas = result.GetValue(store) is { } storeDir
+                    ? await StoreReplicas.StartAsync(hub, storeDir, pins, loggers, cancellationToken).ConfigureAwait(false)
+                    : null;
                 try
                 {
                     await hub.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);

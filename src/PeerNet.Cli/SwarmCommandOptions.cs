@@ -1,0 +1,105 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using PeerNet.Rtc;
+using PeerNet.Sharing;
+using PeerNet.Sharing.Driver;
+using PeerNet.Signaling;
+
+namespace PeerNet.Cli;
+
+/// <summary>What <c>share</c>, <c>get</c> and <c>pin</c> share: how to trust the hub, how long to wait, logging, ICE.</summary>
+internal sealed class SwarmCommandOptions
+{
+    public Option<bool> Insecure { get; } = new("--insecure") { Description = "Accept any hub certificate (a self-signed hub whose fingerprint you have not checked)" };
+
+    public Option<string?> CertificateSha256 { get; } = new("--hub-sha256") { Description = "Accept the hub's certificate if its SHA-256 fingerprint is this" };
+
+    public Option<int> Timeout { get; } = new("--timeout") { Description = "Seconds to wait for a peer (with nobody connected for this long, get and pin give up)", DefaultValueFactory = _ => 30 };
+
+    public Option<bool> Verbose { get; } = new("--verbose", "-v") { Description = "Log protocol details (never the key)" };
+
+    public Option<string[]> IceServer { get; } = new("--ice-server")
+    {
+        Description = "A STUN/TURN server URL (stun:host:port, turn:host:port?transport=udp|tcp, turns:host:port); repeatable. Replaces the hub's servers",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public Option<string?> IceUsername { get; } = new("--ice-username") { Description = "Username for the turn:/turns: URLs of --ice-server" };
+
+    public Option<string?> IceCredential { get; } = new("--ice-credential") { Description = "Password for the turn:/turns: URLs of --ice-server" };
+
+    public Option<bool> Plain { get; } = new("--plain") { Description = "Print progress as lines (the default when the output is not a terminal)" };
+
+    public void AddTo(Command command, bool timeout = true)
+    {
+        command.Options.Add(Insecure);
+        command.Options.Add(CertificateSha256);
+        if (timeout) command.Options.Add(Timeout);
+        command.Options.Add(Verbose);
+        command.Options.Add(IceServer);
+        command.Options.Add(IceUsername);
+        command.Options.Add(IceCredential);
+        command.Options.Add(Plain);
+    }
+
+    /// <summary>The swarm's settings: --ice-server URLs replace the hub's servers.</summary>
+    /// <exception cref="ArgumentException">A bad --ice-server URL.</exception>
+    public ShareSwarmOptions SwarmOptions(ParseResult result)
+    {
+        var servers = new List<RtcIceServer>();
+        foreach (var url in result.GetValue(IceServer) ?? [])
+        {
+            var turn = url.StartsWith("turn", StringComparison.OrdinalIgnoreCase);
+            var server = turn
+                ? new RtcIceServer { Urls = [url], Username = result.GetValue(IceUsername), Credential = result.GetValue(IceCredential) }
+                : new RtcIceServer { Urls = [url] };
+            try
+            {
+                _ = PeerNet.Ice.IceServer.Parse(url, server.Username, server.Credential);
+            }
+            catch (FormatException e)
+            {
+                throw new ArgumentException($"--ice-server {url}: {e.Message}", e);
+            }
+            servers.Add(server);
+        }
+        return new ShareSwarmOptions { Configuration = new RtcConfiguration { IceServers = servers } };
+    }
+
+    public TimeSpan PeerTimeout(ParseResult result) => TimeSpan.FromSeconds(Math.Max(1, result.GetValue(Timeout)));
+
+    public bool PlainProgress(ParseResult result) => result.GetValue(Plain) || Console.IsOutputRedirected;
+
+    /// <summary>Signaling to the hub of a link (or given with --hub): https://host → wss://host/signal.</summary>
+    public SignalingClientOptions SignalingOptions(ParseResult result, Uri hub, string? pinnedSha256 = null) => new()
+    {
+        Url = PeerCommandOptions.SignalingUrl(hub.ToString()),
+        AcceptAnyCertificate = result.GetValue(Insecure),
+        CertificateSha256 = result.GetValue(CertificateSha256) ?? pinnedSha256,
+    };
+
+    public ILoggerFactory CreateLoggerFactory(ParseResult result) => LoggerFactory.Create(logging => logging
+        .AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        })
+        .SetMinimumLevel(result.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Warning));
+
+    /// <summary>Connects to the hub; null (with the reason printed) when it cannot.</summary>
+    public static async Task<SignalingClient?> ConnectAsync(SignalingClientOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var signaling = new SignalingClient(options, loggers.CreateLogger<SignalingClient>());
+        try
+        {
+            await signaling.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            return signaling;
+        }
+        catch (Exception e) when (e is SignalingException or IOException or System.Net.WebSockets.WebSocketException)
+        {
+            await signaling.DisposeAsync().ConfigureAwait(false);
+            ShareErrors.Print($"cannot reach the hub at {options.Url}: {e.Message}");
+            return null;
+        }
+    }
+}
