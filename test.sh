@@ -68,6 +68,12 @@ run_tests() { # name, then the command
   "$@" 2>&1 | tee "$out"
   local rc=${PIPESTATUS[0]}
   set -e
+  count_results "$out"
+  rm -f "$out"
+  if [ "$rc" -ne 0 ]; then status=1; fi
+}
+
+count_results() { # a dotnet test log
   # dotnet test prints "Failed!  - Failed: 1, Passed: 9, Skipped: 0, Total: 10, ..." per assembly.
   local line
   while IFS= read -r line; do
@@ -75,23 +81,61 @@ run_tests() { # name, then the command
     total_failed=$((total_failed + BASH_REMATCH[1]))
     total_passed=$((total_passed + BASH_REMATCH[2]))
     total_skipped=$((total_skipped + BASH_REMATCH[3]))
-  done < "$out"
-  rm -f "$out"
-  if [ "$rc" -ne 0 ]; then status=1; fi
+  done < "$1"
 }
 
 run_tests "unit tests" dotnet test tests/PeerNet.Tests/PeerNet.Tests.csproj -c "$CONFIG" --no-build -nologo
 
 # --- integration tests in a loopback-only network namespace -----------------------------------
 NS="peernet-test-$$"
-cleanup() { $SUDO ip netns del "$NS" >/dev/null 2>&1 || true; }
+LONG_NS=()
+cleanup() {
+  local ns
+  for ns in "$NS" "${LONG_NS[@]}"; do $SUDO ip netns del "$ns" >/dev/null 2>&1 || true; done
+}
 trap cleanup EXIT
-if ! { $SUDO ip netns add "$NS" && $SUDO ip -n "$NS" link set lo up; }; then
-  fail "cannot create the network namespace $NS (needs root or sudo)"
-fi
-run_tests "integration tests (namespace $NS: loopback only)" \
-  $SUDO ip netns exec "$NS" env "PATH=$PATH" "HOME=$HOME" "DOTNET_ROOT=${DOTNET_ROOT:-}" "CI=${CI:-}" \
-  dotnet test tests/PeerNet.Integration.Tests/PeerNet.Integration.Tests.csproj -c "$CONFIG" --no-build -nologo
+new_namespace() { # name
+  if ! { $SUDO ip netns add "$1" && $SUDO ip -n "$1" link set lo up; }; then
+    fail "cannot create the network namespace $1 (needs root or sudo)"
+  fi
+}
+in_namespace() { # name, then the command
+  local ns=$1; shift
+  $SUDO ip netns exec "$ns" env "PATH=$PATH" "HOME=$HOME" "DOTNET_ROOT=${DOTNET_ROOT:-}" "CI=${CI:-}" "$@"
+}
+
+# Long-haul tests (Category=LongHaul): 200 MiB through 2 % loss and 50 ms at once runs at the
+# Mathis pace of any RFC congestion control (~0.2 MiB/s: 17-20 minutes) and needs little CPU, so
+# each runs in the background, in a namespace of its own, while the rest of the suite runs.
+LONG_TESTS=(CSharp_to_CSharp_200MiB_through_2_percent_loss_and_50ms_rtt CSharp_to_Chromium_200MiB_through_2_percent_loss_and_50ms_rtt)
+long_pids=()
+long_logs=()
+for i in "${!LONG_TESTS[@]}"; do
+  ns="peernet-long-$$-$i"
+  new_namespace "$ns"
+  LONG_NS+=("$ns")
+  long_logs+=("$(mktemp)")
+  in_namespace "$ns" dotnet test tests/PeerNet.Integration.Tests/PeerNet.Integration.Tests.csproj -c "$CONFIG" --no-build -nologo \
+    --filter "FullyQualifiedName~NatLab.LossyTransferTests.${LONG_TESTS[$i]}" > "${long_logs[$i]}" 2>&1 &
+  long_pids+=($!)
+done
+
+new_namespace "$NS"
+run_tests "integration tests (namespace $NS: loopback only; long-haul tests in the background)" \
+  in_namespace "$NS" dotnet test tests/PeerNet.Integration.Tests/PeerNet.Integration.Tests.csproj -c "$CONFIG" --no-build -nologo \
+  --filter "Category!=LongHaul"
+
+for i in "${!LONG_TESTS[@]}"; do
+  log "long-haul: ${LONG_TESTS[$i]} (namespace ${LONG_NS[$i]})"
+  set +e
+  wait "${long_pids[$i]}"
+  rc=$?
+  set -e
+  cat "${long_logs[$i]}"
+  count_results "${long_logs[$i]}"
+  rm -f "${long_logs[$i]}"
+  if [ "$rc" -ne 0 ]; then status=1; fi
+done
 
 echo
 echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
