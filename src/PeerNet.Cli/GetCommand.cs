@@ -110,24 +110,11 @@ internal static class GetCommand
                     if (seed)
                     {
                         AnsiConsole.MarkupLine("seeding: serving it to others until Ctrl+C.");
-                        try
-                        {
-                            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-                        }
-                        catch (OperationCanceledException)
-                        {
-                        }
+                        await ShareErrors.ServeUntilStoppedAsync(cancellationToken).ConfigureAwait(false);
                     }
                     return 0;
-                case TransferOutcome.NoPeers:
-                    return ShareErrors.Report(display.NoPeersReason!);
-                case TransferOutcome.Failed:
-                    return display.Error is SharingException sharing
-                        ? ShareErrors.Report(sharing)
-                        : ShareErrors.Report(display.Error?.Message ?? "the download failed", ShareErrors.NetworkExitCode);
-                default:
-                    AnsiConsole.MarkupLine("stopped; run the same command again to resume.");
-                    return 130;
+                case var incomplete:
+                    return ShareErrors.ReportIncomplete(incomplete, display, "download");
             }
         }
         finally

@@ -57,23 +57,7 @@ internal sealed class PeerCommandOptions
     /// <exception cref="ArgumentException">A URL is invalid, or a TURN URL has no credentials.</exception>
     public RtcConfiguration Configuration(ParseResult result)
     {
-        var servers = new List<RtcIceServer>();
-        foreach (var url in result.GetValue(IceServer) ?? [])
-        {
-            var turn = url.StartsWith("turn", StringComparison.OrdinalIgnoreCase);
-            var server = turn
-                ? new RtcIceServer { Urls = [url], Username = result.GetValue(IceUsername), Credential = result.GetValue(IceCredential) }
-                : new RtcIceServer { Urls = [url] };
-            try
-            {
-                _ = PeerNet.Ice.IceServer.Parse(url, server.Username, server.Credential);
-            }
-            catch (FormatException e)
-            {
-                throw new ArgumentException($"--ice-server {url}: {e.Message}", e);
-            }
-            servers.Add(server);
-        }
+        var servers = IceServerArguments.Parse(result, IceServer, IceUsername, IceCredential);
         return new RtcConfiguration
         {
             IceServers = servers,

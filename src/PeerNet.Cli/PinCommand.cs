@@ -64,23 +64,10 @@ internal static class PinCommand
                     case TransferOutcome.Completed:
                         AnsiConsole.MarkupLineInterpolated($"[green]pinned:[/] a complete replica of {parsed.ContentId} ({swarm.Progress.PieceCount} sealed pieces) in {directory}");
                         AnsiConsole.MarkupLine("serving it until [bold]Ctrl+C[/].");
-                        try
-                        {
-                            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-                        }
-                        catch (OperationCanceledException)
-                        {
-                        }
+                        await ShareErrors.ServeUntilStoppedAsync(cancellationToken).ConfigureAwait(false);
                         return 0;
-                    case TransferOutcome.NoPeers:
-                        return ShareErrors.Report(display.NoPeersReason!);
-                    case TransferOutcome.Failed:
-                        return display.Error is SharingException sharing
-                            ? ShareErrors.Report(sharing)
-                            : ShareErrors.Report(display.Error?.Message ?? "the replica failed", ShareErrors.NetworkExitCode);
-                    default:
-                        AnsiConsole.MarkupLine("stopped; run the same command again to resume.");
-                        return 130;
+                    case var incomplete:
+                        return ShareErrors.ReportIncomplete(incomplete, display, "replica");
                 }
             }
             finally

@@ -20,6 +20,35 @@ internal static class ShareErrors
         return exitCode;
     }
 
+    /// <summary>How a transfer that did not complete ends: no peers, a failure of <paramref name="what"/>, or stopped (130, resumable).</summary>
+    public static int ReportIncomplete(TransferOutcome outcome, TransferDisplay display, string what)
+    {
+        switch (outcome)
+        {
+            case TransferOutcome.NoPeers:
+                return Report(display.NoPeersReason!);
+            case TransferOutcome.Failed:
+                return display.Error is SharingException sharing
+                    ? Report(sharing)
+                    : Report(display.Error?.Message ?? $"the {what} failed", NetworkExitCode);
+            default:
+                AnsiConsole.MarkupLine("stopped; run the same command again to resume.");
+                return 130;
+        }
+    }
+
+    /// <summary>Keeps serving until Ctrl+C.</summary>
+    public static async Task ServeUntilStoppedAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     /// <summary>A sharing error in words, with the code's name first (bad-link, missing-key, wrong-key, ...).</summary>
     public static int Report(SharingException e)
     {

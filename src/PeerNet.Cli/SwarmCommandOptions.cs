@@ -46,23 +46,7 @@ internal sealed class SwarmCommandOptions
     /// <exception cref="ArgumentException">A bad --ice-server URL.</exception>
     public ShareSwarmOptions SwarmOptions(ParseResult result)
     {
-        var servers = new List<RtcIceServer>();
-        foreach (var url in result.GetValue(IceServer) ?? [])
-        {
-            var turn = url.StartsWith("turn", StringComparison.OrdinalIgnoreCase);
-            var server = turn
-                ? new RtcIceServer { Urls = [url], Username = result.GetValue(IceUsername), Credential = result.GetValue(IceCredential) }
-                : new RtcIceServer { Urls = [url] };
-            try
-            {
-                _ = PeerNet.Ice.IceServer.Parse(url, server.Username, server.Credential);
-            }
-            catch (FormatException e)
-            {
-                throw new ArgumentException($"--ice-server {url}: {e.Message}", e);
-            }
-            servers.Add(server);
-        }
+        var servers = IceServerArguments.Parse(result, IceServer, IceUsername, IceCredential);
         return new ShareSwarmOptions { Configuration = new RtcConfiguration { IceServers = servers } };
     }
 
