@@ -5,6 +5,19 @@ namespace PeerNet.Bench;
 /// <summary>Process and repository helpers shared by the benchmarks.</summary>
 internal static class BenchTools
 {
+    /// <summary>Reads a size option: "1048576", "64K", "10M", "1G" (binary multiples).</summary>
+    public static long ParseSize(string text)
+    {
+        long multiplier = 1;
+        var last = char.ToUpperInvariant(text[^1]);
+        if (last is 'K' or 'M' or 'G')
+        {
+            multiplier = last switch { 'K' => 1L << 10, 'M' => 1L << 20, _ => 1L << 30 };
+            text = text[..^1];
+        }
+        return long.Parse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture) * multiplier;
+    }
+
     /// <summary>Runs a tool to completion in <paramref name="dir"/>; a non-zero exit or a timeout is an exception.</summary>
     public static async Task RunToolAsync(string file, string[] args, string dir, TimeSpan timeout)
     {

@@ -55,8 +55,8 @@ public static partial class DataChannelBenchmark
             {
                 switch (args[i])
                 {
-                    case "--bytes": bytes = ParseSize(args[++i]); break;
-                    case "--chunk": chunk = ParseSize(args[++i]); break;
+                    case "--bytes": bytes = BenchTools.ParseSize(args[++i]); break;
+                    case "--chunk": chunk = BenchTools.ParseSize(args[++i]); break;
                     case "--count": count = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                     case "--repeat": repeat = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                     case "--out": outFile = args[++i]; break;
@@ -306,17 +306,6 @@ public static partial class DataChannelBenchmark
         }
     }
 
-    private static long ParseSize(string text)
-    {
-        long multiplier = 1;
-        var last = char.ToUpperInvariant(text[^1]);
-        if (last is 'K' or 'M' or 'G')
-        {
-            multiplier = last switch { 'K' => 1L << 10, 'M' => 1L << 20, _ => 1L << 30 };
-            text = text[..^1];
-        }
-        return long.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture) * multiplier;
-    }
 
     private static string FormatSize(long bytes) => bytes >= 1 << 20 ? $"{bytes >> 20} MiB" : bytes >= 1 << 10 ? $"{bytes >> 10} KiB" : $"{bytes} B";
 }

@@ -65,10 +65,10 @@ public static class ThroughputBenchmark
             {
                 switch (args[i])
                 {
-                    case "--bytes": bytes = ParseSize(args[++i]); break;
-                    case "--reference-bytes": referenceBytes = ParseSize(args[++i]); break;
-                    case "--chunk": chunk = (int)ParseSize(args[++i]); break;
-                    case "--hwm": hwm = ParseSize(args[++i]); break;
+                    case "--bytes": bytes = BenchTools.ParseSize(args[++i]); break;
+                    case "--reference-bytes": referenceBytes = BenchTools.ParseSize(args[++i]); break;
+                    case "--chunk": chunk = (int)BenchTools.ParseSize(args[++i]); break;
+                    case "--hwm": hwm = BenchTools.ParseSize(args[++i]); break;
                     case "--pairs": pairs = [.. args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries)]; break;
                     case "--rtt": rtts = [.. args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))]; break;
                     case "--repeat": repeat = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -283,17 +283,6 @@ public static class ThroughputBenchmark
         return $"{Environment.ProcessorCount} cores ({model}), {Environment.OSVersion}, .NET {Environment.Version}, {chromium}, {aiortc}";
     }
 
-    private static long ParseSize(string text)
-    {
-        long multiplier = 1;
-        var last = char.ToUpperInvariant(text[^1]);
-        if (last is 'K' or 'M' or 'G')
-        {
-            multiplier = last switch { 'K' => 1L << 10, 'M' => 1L << 20, _ => 1L << 30 };
-            text = text[..^1];
-        }
-        return long.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture) * multiplier;
-    }
 
     private static string FormatSize(long bytes) => bytes >= 1L << 30 && bytes % (1L << 30) == 0 ? $"{bytes >> 30} GiB"
         : bytes >= 1 << 20 ? $"{bytes >> 20} MiB" : bytes >= 1 << 10 ? $"{bytes >> 10} KiB" : $"{bytes} B";

@@ -31,12 +31,16 @@ public interface IIceSocket : IAsyncDisposable
     /// Sockets that can batch (<see cref="UdpIceSocket"/>: UDP segmentation offload) do it in one
     /// system call; the rest send them one by one.
     /// </summary>
-    int SendSegments(ReadOnlySpan<byte> segments, int segmentSize, SocketAddress remote)
+    int SendSegments(ReadOnlySpan<byte> segments, int segmentSize, SocketAddress remote) =>
+        SendEach(this, segments, segmentSize, remote);
+
+    /// <summary>Sends a run of datagrams one <see cref="Send"/> at a time; returns how many were sent.</summary>
+    internal static int SendEach(IIceSocket socket, ReadOnlySpan<byte> segments, int segmentSize, SocketAddress remote)
     {
         var sent = 0;
         for (var offset = 0; offset < segments.Length; offset += segmentSize)
         {
-            if (Send(segments.Slice(offset, Math.Min(segmentSize, segments.Length - offset)), remote))
+            if (socket.Send(segments.Slice(offset, Math.Min(segmentSize, segments.Length - offset)), remote))
             {
                 sent++;
             }

@@ -107,16 +107,7 @@ public sealed class UdpIceSocket : IIceSocket
             }
         }
 
-        var sent = 0;
-        for (var offset = 0; offset < segments.Length; offset += segmentSize)
-        {
-            if (Send(segments.Slice(offset, Math.Min(segmentSize, segments.Length - offset)), remote))
-            {
-                sent++;
-            }
-        }
-
-        return sent;
+        return IIceSocket.SendEach(this, segments, segmentSize, remote);
     }
 
     /// <summary>True while <see cref="SendSegments"/> uses UDP segmentation offload.</summary>
