@@ -120,6 +120,13 @@ public sealed class SharingModuleTests(BrowserFixture browser, ITestOutputHelper
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Streamer_answers_byte_ranges_as_pieces_arrive_and_steers_the_swarm_to_the_reader()
+    {
+        var page = await PageAsync();
+        await CheckAsync(page, "streaming");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Store_keeps_recorded_pieces_across_a_reload_and_completes_the_files()
     {
         var page = await PageAsync();

@@ -17,6 +17,7 @@ const item = await import(`${M}item.js`);
 const swarmMod = await import(`${M}swarm.js`);
 const sessionMod = await import(`${M}session.js`);
 const store = await import(`${M}store.js`);
+const streamMod = await import(`${M}stream.js`);
 
 const { toHex, fromHex, b64uEncode, b64uDecode, utf8 } = bytes;
 
@@ -918,6 +919,158 @@ export async function swarmBehaviour() {
     c.eq(d.stores.length, 0, 'nothing stored with the wrong key');
     a.stop();
   }
+  return c.result();
+}
+
+// --- streaming ---------------------------------------------------------------------------------
+
+/**
+ * MediaStreamer as the service worker sees it: byte ranges of files answered piece by piece as
+ * the pieces arrive, the swarm steered to the reading position, 404/416 for what is not there,
+ * and a cancelled stream releasing the priority.
+ */
+export async function streaming() {
+  const c = new Checker();
+  const s = await smallItem([600000, 1, 0, 123457], 14);
+  const plain = (f) => patternBytes(s.layout.fileSizes[f], f);
+  const container = new EventTarget();
+  let streamer = null;
+  let ready;
+  const prepared = new Promise((r) => { ready = r; });
+  const d = downloader(s, {
+    prepare: async (inf) => {
+      const o = await item.openItem(inf, s.key);
+      const st = new item.MemoryStore(o.layout);
+      d.stores.push(st);
+      streamer = new streamMod.MediaStreamer({ container, layout: o.layout, store: st, files: o.manifest.files });
+      streamer.attach(d);
+      ready();
+      return new item.KeyedStorage(o, st);
+    },
+  });
+  // The service worker's side of one request: a head, then pulls until done.
+  const open = (file, start, end = null, token = streamer.token) => {
+    const ch = new MessageChannel();
+    const queue = [];
+    let wake = null;
+    ch.port1.onmessage = (ev) => { queue.push(ev.data); wake?.(); };
+    const next = async () => {
+      const t0 = performance.now();
+      while (queue.length === 0) {
+        if (performance.now() - t0 > 15000) throw new Error('no answer from the streamer');
+        await new Promise((r) => { wake = r; setTimeout(r, 50); });
+      }
+      return queue.shift();
+    };
+    container.dispatchEvent(new MessageEvent('message', { data: { type: 'peernet-stream', token, file, start, end }, ports: [ch.port2] }));
+    return {
+      port: ch.port1,
+      next,
+      async readAll() {
+        const parts = [];
+        for (;;) {
+          ch.port1.postMessage({ op: 'pull' });
+          const r = await next();
+          if (r.error) throw new Error(r.error);
+          if (r.chunk) parts.push(new Uint8Array(r.chunk));
+          if (r.done) break;
+        }
+        const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let o = 0;
+        for (const p of parts) { out.set(p, o); o += p.length; }
+        return { bytes: out, chunks: parts.length };
+      },
+    };
+  };
+
+  const seederSwarm = new swarmMod.Swarm({ cid: s.cid, info: s.info, storage: s });
+  connect(seederSwarm, d, { delayMs: 20 });
+  await prepared;
+
+  // A range in the middle of the first file, read while the pieces are still arriving: the swarm
+  // is steered to the reading position at once.
+  {
+    const r = open(0, 300000, 450000);
+    const head = await r.next();
+    c.ok(head.ok && head.size === 600000 && head.start === 300000 && head.end === 450000, `head ${JSON.stringify(head)}`);
+    r.port.postMessage({ op: 'pull' });
+    const at = s.layout.pieceAt(300000);
+    for (let i = 0; i < 100 && d.priority?.from !== at; i++) await new Promise((res) => setTimeout(res, 5));
+    c.eq(d.priority?.from, at, 'the priority window starts at the reading position');
+    c.ok(!d.complete, 'the stream started before the download finished');
+    const first = await r.next();
+    const rest = await r.readAll();
+    const got = new Uint8Array(first.chunk.byteLength + rest.bytes.length);
+    got.set(new Uint8Array(first.chunk), 0);
+    got.set(rest.bytes, first.chunk.byteLength);
+    c.eq(toHex(await sha256(got)), toHex(await sha256(plain(0).subarray(300000, 450001))), 'bytes 300000-450000 of file 0');
+    c.ok(rest.chunks >= 8, `read piece by piece (${rest.chunks + 1} chunks)`);
+  }
+  // The last file from an offset to its end (open-ended range, crossing into the last piece).
+  {
+    const r = open(3, 1000);
+    const head = await r.next();
+    c.ok(head.ok && head.end === 123456, `open-ended head ${JSON.stringify(head)}`);
+    const { bytes } = await r.readAll();
+    c.eq(toHex(await sha256(bytes)), toHex(await sha256(plain(3).subarray(1000))), 'file 3 from byte 1000');
+  }
+  // The one-byte file and the empty one.
+  {
+    const r = open(1, 0);
+    c.eq((await r.next()).end, 0, 'one-byte file head');
+    c.eq(toHex((await r.readAll()).bytes), toHex(plain(1)), 'one-byte file');
+    const e = await open(2, 0).next();
+    c.ok(e.ok && e.size === 0 && e.end === -1, `empty file head ${JSON.stringify(e)}`);
+  }
+  // What is not there: past the end, no such file; another page's token is not answered.
+  {
+    const past = await open(0, 600000).next();
+    c.ok(!past.ok && past.status === 416 && past.size === 600000, `past the end ${JSON.stringify(past)}`);
+    const none = await open(9, 0).next();
+    c.ok(!none.ok && none.status === 404, `no such file ${JSON.stringify(none)}`);
+    let answered = false;
+    const foreign = open(0, 0, null, 'not-this-page');
+    foreign.next().then(() => { answered = true; }, () => {});
+    await new Promise((res) => setTimeout(res, 200));
+    c.ok(!answered, 'a foreign token is not answered');
+  }
+  // A cancelled stream (the player seeks or closes) releases the priority.
+  {
+    const r = open(0, 0);
+    await r.next();
+    r.port.postMessage({ op: 'pull' });
+    await r.next();
+    c.ok(d.priority !== null, 'a reading stream holds the priority');
+    r.port.postMessage({ op: 'cancel' });
+    await new Promise((res) => setTimeout(res, 50));
+    c.eq(d.priority, null, 'cancelled: back to rarest first');
+  }
+  await whenComplete(d);
+  await sameFiles(c, s, d, 'after streaming');
+  // While the window misses pieces, each peer keeps at most two other requests in flight, so a
+  // piece the player waits for never queues behind a deep pipeline.
+  {
+    const a = new swarmMod.Swarm({ cid: s.cid, info: s.info, storage: s });
+    const d2 = downloader(s);
+    d2.setPriority(30, 4);
+    let most = 0;
+    let sampled = 0;
+    const sample = () => {
+      if (!d2.item.info || !d2._priorityPending()) return;
+      sampled++;
+      for (const sess of d2.sessions) most = Math.max(most, d2._othersInFlight(sess));
+    };
+    d2.addEventListener('have', sample);
+    connect(a, d2, { delayMs: 5, bToA: (x) => { setTimeout(sample, 0); return x; } });
+    await whenComplete(d2);
+    c.ok(sampled > 0, 'sampled while the window was pending');
+    c.ok(most <= swarmMod.STREAMING_OTHER_REQUESTS, `other requests in flight while streaming: at most ${most}`);
+    a.stop();
+    d2.stop();
+  }
+  streamer.close();
+  seederSwarm.stop();
+  d.stop();
   return c.result();
 }
 

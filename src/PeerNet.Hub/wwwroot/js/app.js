@@ -16,6 +16,7 @@ import { SwarmRoom } from './sharing/room.js';
 import { verifyInfo } from './sharing/info.js';
 import { openItem, KeyedStorage, MemoryStore } from './sharing/item.js';
 import { openStore, loadSavedInfo, storeSupported } from './sharing/store.js';
+import { registerStreamWorker, MediaStreamer } from './sharing/stream.js';
 import { SharingError } from './sharing/errors.js';
 import { ERROR_CODES } from './sharing/wire.js';
 
@@ -358,6 +359,8 @@ async function startGetView() {
     return;
   }
   const { cid, cidText, key } = route;
+  // Registered right away, so it controls the page by the time the file list arrives.
+  const streamWorker = registerStreamWorker(log);
   const useMemory = params.get('storage') === 'memory' || !(await storeSupported());
   view.dataset.storage = useMemory ? 'memory' : 'opfs';
   setText(byTestId(view, 'storage-note'), useMemory
@@ -369,6 +372,7 @@ async function startGetView() {
   let rows = [];
   let opened = null;
   let store = null;
+  let streamer = null;
   let fileDone = [];
   const overallMeter = new RateMeter();
   const overallBar = byTestId(view, 'overall-progress');
@@ -397,6 +401,11 @@ async function startGetView() {
       : await openStore({ cid, cidText, info, layout });
     fileDone = layout.fileSizes.map(() => 0);
     for (let i = 0; i < layout.pieceCount; i++) if (store.have[i >> 3] & (0x80 >> (i & 7))) countPiece(i);
+    const container = await streamWorker;
+    if (container) {
+      streamer = new MediaStreamer({ container, layout, store, files: manifest.files, log });
+      if (swarm) streamer.attach(swarm);
+    }
     showFiles(manifest);
     store.onFileComplete = (f) => fileComplete(f);
     for (let f = 0; f < manifest.files.length; f++) if (store.complete[f]) fileComplete(f);
@@ -414,6 +423,8 @@ async function startGetView() {
     view.dataset.state = 'receiving';
     rows = manifest.files.map((f, i) => newFileRow(f, i));
     list.replaceChildren(...rows.map((r) => r.el));
+    // Audio and video play while they download (the swarm fetches what the player reads first).
+    if (streamer) rows.forEach((row, f) => row.offerPlay(streamer.urlFor(f)));
     byTestId(view, 'overall').hidden = false;
     render();
   };
@@ -467,6 +478,7 @@ async function startGetView() {
     }
   }
   swarm = new Swarm(info ? { cid, info, storage, log } : { cid, prepare, log });
+  if (streamer && !streamer.swarm) streamer.attach(swarm);
   const room = new SwarmRoom({ swarm, signaling: sig, cidText, iceTransportPolicy: ICE_TRANSPORT_POLICY, connectTimeoutMs: CONNECT_TIMEOUT_MS, log });
   let everConnected = false;
   let lastClose = null;
@@ -578,7 +590,18 @@ function newFileRow(meta, index) {
   const sha = h('code', { class: 'sha', testid: 'file-sha256' });
   const save = h('a', { class: 'button primary small', testid: 'file-save', download: name, hidden: true }, 'Save');
   const saveAs = h('button', { type: 'button', class: 'button small', testid: 'file-save-as', hidden: true }, 'Save to…');
+  const play = h('button', { type: 'button', class: 'button small', testid: 'file-play', hidden: true }, 'Play');
   const preview = h('div', { class: 'preview', testid: 'file-preview-box', hidden: true });
+  const mediaKind = playableKind(meta.type);
+  let player = null;
+  const showPlayer = (url) => {
+    player = h(mediaKind, { controls: true, preload: 'auto', src: url, testid: 'file-player', 'aria-label': `Player for ${name}` });
+    preview.replaceChildren(player);
+    preview.hidden = false;
+    play.hidden = true;
+    player.play().catch(() => { /* the person presses play on the controls */ });
+  };
+  play.addEventListener('click', () => { if (!player && play.dataset.url) showPlayer(play.dataset.url); });
   const el = h('li', { class: 'file', testid: 'file-row', dataset: { index, state: 'waiting' } },
     h('div', { class: 'row-head' },
       h('span', { class: 'name', testid: 'file-name', title: meta.path }, meta.path),
@@ -586,7 +609,7 @@ function newFileRow(meta, index) {
     h('div', { class: 'row-progress' }, bar, percent),
     h('div', { class: 'row-meta' }, status, ' ', speed),
     h('div', { class: 'row-sha', hidden: true }, h('span', { class: 'muted small' }, 'SHA-256 '), sha),
-    h('div', { class: 'row-actions' }, save, saveAs),
+    h('div', { class: 'row-actions' }, save, saveAs, play),
     preview);
   const meter = new RateMeter();
   let received = 0;
@@ -605,6 +628,12 @@ function newFileRow(meta, index) {
   return {
     el,
     verifying: false,
+    /** Offers to play an audio or video file from url (a stream, or the finished file). */
+    offerPlay(url) {
+      if (!mediaKind || player) return;
+      play.dataset.url = url;
+      play.hidden = false;
+    },
     progress(bytes) {
       if (state === 'verified' || state === 'failed') return;
       if (state === 'waiting' && bytes > 0) setState('receiving', 'Receiving…');
@@ -626,6 +655,7 @@ function newFileRow(meta, index) {
         saveAs.hidden = false;
         saveAs.addEventListener('click', () => saveWithPicker(name, file, saveAs));
       }
+      if (mediaKind && !player && !play.dataset.url) this.offerPlay(url);
       if ((meta.type ?? '').startsWith('image/') && meta.size <= PREVIEW_MAX_BYTES) {
         preview.replaceChildren(h('img', { src: url, alt: `Preview of ${name}`, testid: 'file-preview' }));
         preview.hidden = false;
@@ -639,6 +669,13 @@ function newFileRow(meta, index) {
       render();
     },
   };
+}
+
+/** 'video' or 'audio' when this browser can play the type, else null. */
+function playableKind(type) {
+  const kind = (type ?? '').split('/')[0];
+  if (kind !== 'video' && kind !== 'audio') return null;
+  return document.createElement(kind).canPlayType(type) ? kind : null;
 }
 
 async function saveWithPicker(name, file, button) {

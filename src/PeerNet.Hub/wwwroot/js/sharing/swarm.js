@@ -30,6 +30,9 @@ export const OPTIMISTIC_MS = 30000;
 export const INFO_TIMEOUT_MS = 30000;
 export const MAX_ENDGAME_COPIES = 3;
 export const TICK_MS = 1000;
+// While a stream waits for pieces in its priority window, each peer keeps at most this many other
+// requests in flight, so a priority piece never queues behind a deep pipeline of others.
+export const STREAMING_OTHER_REQUESTS = 2;
 
 export class Swarm extends EventTarget {
   constructor(options) {
@@ -390,16 +393,37 @@ export class Swarm extends EventTarget {
 
   _schedule() {
     if (this.state !== 'running' || !this.item.info || this.item.complete || !this.storage?.writePiece) return;
+    const streaming = this._priorityPending();
     for (const s of this.sessions) {
       const ps = this._peerState.get(s);
       while (s.canRequest(ps.depth)) {
         const piece = this._pick(s);
-        if (piece < 0 || !s.request(piece)) break;
+        if (piece < 0) break;
+        if (streaming && !this._inPriority(piece) && this._othersInFlight(s) >= STREAMING_OTHER_REQUESTS) break;
+        if (!s.request(piece)) break;
         let set = this.requests.get(piece);
         if (!set) this.requests.set(piece, (set = new Set()));
         set.add(s);
       }
     }
+  }
+
+  _inPriority(i) {
+    return this.priority !== null && i >= this.priority.from && i < this.priority.from + this.priority.count;
+  }
+
+  /** Whether the priority window still misses pieces (a stream is waiting or about to). */
+  _priorityPending() {
+    if (!this.priority) return false;
+    const end = Math.min(this.item.info.pieceCount, this.priority.from + this.priority.count);
+    for (let i = Math.max(0, this.priority.from); i < end; i++) if (!this.item.has(i)) return true;
+    return false;
+  }
+
+  _othersInFlight(s) {
+    let n = 0;
+    for (const i of s.outstanding.keys()) if (!this._inPriority(i)) n++;
+    return n;
   }
 
   _wanted(s, i) {
