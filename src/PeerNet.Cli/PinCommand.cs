@@ -19,9 +19,11 @@ internal static class PinCommand
         var options = new SwarmCommandOptions();
         var link = new Argument<string>("LINK") { Description = "The link or pin link: https://HUB/#/get/CID (a #k=KEY is not needed and not kept)" };
         var store = new Option<string?>("--store") { Description = "Where replicas are kept, one folder per content id (default: the data folder's store/)" };
-        var command = new Command("pin", "Keep and serve a replica of a shared item (sealed: no key needed) until Ctrl+C.")
+        var to = new Option<string?>("--to") { Description = "Ask this running hub (peernet serve --store) to keep the replica instead, e.g. https://hub.example:8443/ (sends the content id only)" };
+        var token = new Option<string?>("--token") { Description = $"With --to: the hub store's pin token (default: ${ServeCommand.PinTokenVariable})" };
+        var command = new Command("pin", "Keep and serve a replica of a shared item (sealed: no key needed) until Ctrl+C, or ask a hub to keep it (--to).")
         {
-            link, store,
+            link, store, to, token,
         };
         options.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
@@ -40,6 +42,11 @@ internal static class PinCommand
             catch (ArgumentException e)
             {
                 return ShareErrors.Report(e.Message);
+            }
+            if (result.GetValue(to) is { } hub)
+            {
+                return await RemotePin.RunAsync(parsed, hub, result.GetValue(token) ?? Environment.GetEnvironmentVariable(ServeCommand.PinTokenVariable),
+                    result.GetValue(options.Insecure), result.GetValue(options.CertificateSha256), options.PeerTimeout(result), cancellationToken).ConfigureAwait(false);
             }
             var root = result.GetValue(store) ?? DefaultStore();
             var directory = Path.Combine(Path.GetFullPath(root), parsed.ContentId.ToString());

@@ -9,6 +9,9 @@ namespace PeerNet.Cli;
 /// <summary><c>peernet serve</c>: runs the hub (signaling, ICE servers, web app).</summary>
 internal static class ServeCommand
 {
+    public const string PinTokenVariable = "PEERNET_PIN_TOKEN";
+    public const string PinTokenFile = ".pin-token";
+
     public static Command Create()
     {
         var port = new Option<int?>("--port", "-p") { Description = $"TCP port to listen on (default {HubOptions.DefaultPort}; 0 picks a free one)" };
@@ -18,12 +21,13 @@ internal static class ServeCommand
         var noTurn = new Option<bool>("--no-turn") { Description = "do not run the built-in STUN/TURN server" };
         var store = new Option<string?>("--store") { Description = "keep replicas here (one folder per content id): re-seed every item already in it, in this hub's rooms" };
         var pin = new Option<string[]>("--pin") { Description = "with --store: fetch this link's item from this hub's swarm into the store and serve it (repeatable; no key needed)", AllowMultipleArgumentsPerToken = false };
+        var pinToken = new Option<string?>("--pin-token") { Description = $"with --store: the token that lets `peernet pin LINK --to HUB` add items while the hub runs (default: ${PinTokenVariable}, else one kept in DIR/{PinTokenFile})" };
         var host = new HostOptions();
         var turn = TurnOptions.Create();
 
         var command = new Command("serve", "Run the hub: signaling server, ICE servers and the web app.")
         {
-            port, http, webRoot, iceServer, noTurn, store, pin,
+            port, http, webRoot, iceServer, noTurn, store, pin, pinToken,
         };
         host.AddTo(command);
         turn.AddTo(command, portName: "--turn-port", tlsPortName: "--turn-tls-port");
@@ -65,6 +69,12 @@ internal static class ServeCommand
                 await using var replicas = result.GetValue(store) is { } storeDir
                     ? await StoreReplicas.StartAsync(hub, storeDir, pins, loggers, cancellationToken).ConfigureAwait(false)
                     : null;
+                if (replicas is not null)
+                {
+                    var (token, from) = LoadPinToken(result.GetValue(pinToken), replicas.Root);
+                    hub.Pins.Attach(replicas, token);
+                    AnsiConsole.MarkupLineInterpolated($"store: accepting pins at {new Uri(hub.Url, "api/pins")} (token {from}): peernet pin LINK --to {hub.Url} --token TOKEN");
+                }
                 try
                 {
                     await hub.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
@@ -91,6 +101,34 @@ internal static class ServeCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// The pin token: --pin-token, else $PEERNET_PIN_TOKEN, else the store's own (made once, kept
+    /// owner-only in DIR/.pin-token so it survives restarts). Returns it and where it came from.
+    /// </summary>
+    internal static (string Token, string From) LoadPinToken(string? given, string storeRoot)
+    {
+        if (!string.IsNullOrWhiteSpace(given)) return (Checked(given.Trim(), "--pin-token"), "from --pin-token");
+        if (Environment.GetEnvironmentVariable(PinTokenVariable) is { Length: > 0 } variable) return (Checked(variable.Trim(), PinTokenVariable), $"from ${PinTokenVariable}");
+        var path = Path.Combine(storeRoot, PinTokenFile);
+        if (File.Exists(path))
+        {
+            var kept = File.ReadAllText(path).Trim();
+            if (kept.Length >= 16) return (kept, $"in {path}");
+        }
+        var token = HubPins.NewToken();
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var writer = new StreamWriter(path, options))
+        {
+            writer.WriteLine(token);
+        }
+        return (token, $"in {path}");
+
+        static string Checked(string token, string what) => token.Length >= 16
+            ? token
+            : throw new HubConfigurationException($"{what}: the pin token must be at least 16 characters");
     }
 
     private static void PrintBanner(HubServer hub)

@@ -57,6 +57,9 @@ public sealed class HubServer : IAsyncDisposable
     /// <summary>The data directory in use.</summary>
     public string DataDir { get; }
 
+    /// <summary>The pinning endpoint: a store attaches here to accept <c>POST /api/pins</c>.</summary>
+    public HubPins Pins => _app.Services.GetRequiredService<HubPins>();
+
     /// <summary>The application's services (for tests and hosts).</summary>
     public IServiceProvider Services => _app.Services;
 
@@ -125,6 +128,7 @@ public sealed class HubServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<HubPins>();
         var turn = new StrongBox<HubTurn?>();
         builder.Services.AddSingleton(sp => new IceServerProvider(options, sp.GetRequiredService<TimeProvider>(), turn.Value));
         builder.Services.AddSingleton(sp => new SignalingServer(

@@ -249,6 +249,47 @@ public sealed partial class SharingCliTests(ITestOutputHelper output) : IAsyncLi
         AssertSameFile(file, Path.Combine(directory, "alone.bin"));
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task Pin_to_a_running_serve_store_makes_it_keep_the_item_after_the_sharer_leaves()
+    {
+        var file = _files.Random("remote-pin.bin", 6L << 20, seed: 47);
+        var store = Path.Combine(_files.Root, "hub-store");
+        var serve = Start("serve", "--store", store, "--http", "--bind", "127.0.0.1", "--port", "0",
+            "--data-dir", Path.Combine(_files.Root, "serve-data"), "--no-turn");
+        var hubUrl = (await serve.WaitForLineAsync(@"Open\s+(http://127\.0\.0\.1:\d+)/", Step)).Groups[1].Value + "/";
+        await serve.WaitForLineAsync("store: accepting pins at .*/api/pins", Step);
+        var tokenFile = Path.Combine(store, ".pin-token");
+        Assert.True(File.Exists(tokenFile), "the store keeps its pin token");
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(tokenFile));
+        var token = File.ReadAllText(tokenFile).Trim();
+
+        var share = Start("share", file, "--hub", hubUrl, "--plain");
+        var (link, _, key) = await ShareAsync(share);
+
+        // A wrong token is refused, and nothing is kept.
+        var (code, text) = await CliProcess.RunAsync(Step, "pin", link, "--to", hubUrl, "--token", "not-the-store-token-at-all");
+        output.WriteLine(text);
+        Assert.Equal(2, code);
+        Assert.Contains("refused the pin (401)", text);
+
+        // The full link is given; only its content id travels.
+        (code, text) = await CliProcess.RunAsync(Step, "pin", link, "--to", hubUrl, "--token", token);
+        output.WriteLine(text);
+        Assert.True(code == 0, $"pin --to exited {code}:\n{text}");
+        Assert.Contains("now pinning", text);
+        await serve.WaitForLineAsync("store: .*: complete, serving", Transfer);
+        (code, text) = await CliProcess.RunAsync(Step, "pin", link, "--to", hubUrl, "--token", token);
+        Assert.True(code == 0 && text.Contains("already kept (complete)", StringComparison.Ordinal), text);
+
+        Assert.Equal(0, await share.StopAsync(Step));
+        var directory = Path.Combine(_files.Downloads, "from-remote-pin");
+        await GetAsync(link, directory);
+        AssertSameFile(file, Path.Combine(directory, "remote-pin.bin"));
+        Assert.DoesNotContain(key, serve.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(Directory.EnumerateFiles(store, "*", SearchOption.AllDirectories),
+            f => File.ReadAllText(f, Encoding.Latin1).Contains(key, StringComparison.Ordinal));
+    }
+
     /// <summary>A source that serves each piece late (a slow uplink).</summary>
     private sealed class SlowSource(ISealedPieceSource inner, TimeSpan delay) : ISealedPieceSource
     {
