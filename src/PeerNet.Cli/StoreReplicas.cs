@@ -21,7 +21,7 @@ internal sealed class StoreReplicas : IAsyncDisposable
 
     public int Count => _swarms.Count;
 
-    public static async Task<StoreReplicas> StartAsync(HubServer hub, string store, IReadOnlyList<ShareLink> pins, ILoggerFactory loggers, CancellationToken cancellationToken)
+    public static async Task<StoreReplicas> StartAsync(HubServer hub, string store, IReadOnlyList<ShareLink> pins, ShareSwarmOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var replicas = new StoreReplicas();
         var root = Path.GetFullPath(store);
@@ -43,7 +43,7 @@ internal sealed class StoreReplicas : IAsyncDisposable
             }
             try
             {
-                var swarm = await ShareSwarm.StartAsync(await replicas.ConnectAsync(hub, loggers, cancellationToken).ConfigureAwait(false), existing, null, loggers, cancellationToken).ConfigureAwait(false);
+                var swarm = await ShareSwarm.StartAsync(await replicas.ConnectAsync(hub, loggers, cancellationToken).ConfigureAwait(false), existing, options, loggers, cancellationToken).ConfigureAwait(false);
                 replicas.Add(swarm, id, existing.IsComplete ? "re-seeding" : $"resuming ({existing.StoredPieceCount} of {existing.Info.PieceCount} pieces)");
                 seeded++;
             }
@@ -58,7 +58,7 @@ internal sealed class StoreReplicas : IAsyncDisposable
             if (ids.Contains(pin.ContentId)) continue;
             var directory = Path.Combine(root, pin.ContentId.ToString());
             var swarm = await PinCommand.StartReplicaAsync(await replicas.ConnectAsync(hub, loggers, cancellationToken).ConfigureAwait(false),
-                pin.ContentId, directory, new ShareSwarmOptions(), loggers, cancellationToken).ConfigureAwait(false);
+                pin.ContentId, directory, options, loggers, cancellationToken).ConfigureAwait(false);
             replicas.Add(swarm, pin.ContentId, "pinning from this hub's swarm");
             ids.Add(pin.ContentId);
         }
