@@ -20,6 +20,7 @@ internal static class ServeCommand
         var iceServer = new Option<string[]>("--ice-server") { Description = "an ICE server URL to hand to peers, e.g. stun:stun.example.org:3478 (repeatable)", AllowMultipleArgumentsPerToken = false };
         var noTurn = new Option<bool>("--no-turn") { Description = "do not run the built-in STUN/TURN server" };
         var store = new Option<string?>("--store") { Description = "keep replicas here (one folder per content id): re-seed every item already in it, in this hub's rooms" };
+        var uploadLimit = SwarmCommandOptions.CreateUploadLimit("with --store: upload at most RATE bytes per second for each item served, e.g. 8MB, 500KiB, 2M (K/M/G and KiB/MiB/GiB are 1024-based, KB/MB/GB 1000-based; default: no limit)");
         var pin = new Option<string[]>("--pin") { Description = "with --store: fetch this link's item from this hub's swarm into the store and serve it (repeatable; no key needed)", AllowMultipleArgumentsPerToken = false };
         var pinToken = new Option<string?>("--pin-token") { Description = $"with --store: the token that lets `peernet pin LINK --to HUB` add items while the hub runs (default: ${PinTokenVariable}, else one kept in DIR/{PinTokenFile})" };
         var host = new HostOptions();
@@ -27,7 +28,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Run the hub: signaling server, ICE servers and the web app.")
         {
-            port, http, webRoot, iceServer, noTurn, store, pin, pinToken,
+            port, http, webRoot, iceServer, noTurn, store, pin, pinToken, uploadLimit,
         };
         host.AddTo(command);
         turn.AddTo(command, portName: "--turn-port", tlsPortName: "--turn-tls-port");
@@ -53,6 +54,21 @@ internal static class ServeCommand
                     }
                     pins.Add(parsed.ToPinLink());
                 }
+                long? maxUpload;
+                try
+                {
+                    maxUpload = SwarmCommandOptions.UploadLimitValue(result, uploadLimit);
+                }
+                catch (ArgumentException e)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+                    return 2;
+                }
+                if (maxUpload is not null && result.GetValue(store) is null)
+                {
+                    AnsiConsole.MarkupLine("[red]error:[/] --upload-limit needs --store DIR (the hub itself serves no pieces)");
+                    return 2;
+                }
                 if (pins.Count > 0 && result.GetValue(store) is null)
                 {
                     AnsiConsole.MarkupLine("[red]error:[/] --pin needs --store DIR (where the replica is kept)");
@@ -67,7 +83,7 @@ internal static class ServeCommand
                     o.TimestampFormat = "HH:mm:ss ";
                 }).SetMinimumLevel(LogLevel.Warning));
                 await using var replicas = result.GetValue(store) is { } storeDir
-                    ? await StoreReplicas.StartAsync(hub, storeDir, pins, loggers, cancellationToken).ConfigureAwait(false)
+                    ? await StoreReplicas.StartAsync(hub, storeDir, pins, new PeerNet.Sharing.Driver.ShareSwarmOptions { MaxUploadBytesPerSecond = maxUpload }, loggers, cancellationToken).ConfigureAwait(false)
                     : null;
                 if (replicas is not null)
                 {

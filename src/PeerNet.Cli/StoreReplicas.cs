@@ -26,10 +26,13 @@ internal sealed class StoreReplicas : IAsyncDisposable, IHubPinService
     private readonly string _root;
     private readonly ILoggerFactory _loggers;
 
-    private StoreReplicas(HubServer hub, string root, ILoggerFactory loggers)
+    private readonly ShareSwarmOptions _options;
+
+    private StoreReplicas(HubServer hub, string root, ShareSwarmOptions options, ILoggerFactory loggers)
     {
         _hub = hub;
         _root = root;
+        _options = options;
         _loggers = loggers;
     }
 
@@ -43,11 +46,11 @@ internal sealed class StoreReplicas : IAsyncDisposable, IHubPinService
 
     public string Root => _root;
 
-    public static async Task<StoreReplicas> StartAsync(HubServer hub, string store, IReadOnlyList<ShareLink> pins, ILoggerFactory loggers, CancellationToken cancellationToken)
+    public static async Task<StoreReplicas> StartAsync(HubServer hub, string store, IReadOnlyList<ShareLink> pins, ShareSwarmOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var root = Path.GetFullPath(store);
         Directory.CreateDirectory(root);
-        var replicas = new StoreReplicas(hub, root, loggers);
+        var replicas = new StoreReplicas(hub, root, options, loggers);
         var ids = new List<ContentId>();
         foreach (var folder in Directory.EnumerateDirectories(root))
         {
@@ -65,7 +68,7 @@ internal sealed class StoreReplicas : IAsyncDisposable, IHubPinService
             }
             try
             {
-                var swarm = await ShareSwarm.StartAsync(await replicas.ConnectAsync(cancellationToken).ConfigureAwait(false), existing, null, loggers, cancellationToken).ConfigureAwait(false);
+                var swarm = await ShareSwarm.StartAsync(await replicas.ConnectAsync(cancellationToken).ConfigureAwait(false), existing, options, loggers, cancellationToken).ConfigureAwait(false);
                 replicas.Add(swarm, id, existing.IsComplete ? "re-seeding" : $"resuming ({existing.StoredPieceCount} of {existing.Info.PieceCount} pieces)");
                 seeded++;
             }
@@ -130,7 +133,7 @@ internal sealed class StoreReplicas : IAsyncDisposable, IHubPinService
 
     private async Task<ShareSwarm> StartReplicaAsync(ContentId id, CancellationToken cancellationToken) =>
         await PinCommand.StartReplicaAsync(await ConnectAsync(cancellationToken).ConfigureAwait(false),
-            id, Path.Combine(_root, id.ToString()), new ShareSwarmOptions(), _loggers, cancellationToken).ConfigureAwait(false);
+            id, Path.Combine(_root, id.ToString()), _options, _loggers, cancellationToken).ConfigureAwait(false);
 
     private async Task<SignalingClient> ConnectAsync(CancellationToken cancellationToken)
     {

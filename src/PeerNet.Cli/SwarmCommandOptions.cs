@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using PeerNet.Rtc;
 using PeerNet.Sharing;
@@ -7,7 +8,7 @@ using PeerNet.Signaling;
 
 namespace PeerNet.Cli;
 
-/// <summary>What <c>share</c>, <c>get</c> and <c>pin</c> share: how to trust the hub, how long to wait, logging, ICE.</summary>
+/// <summary>What <c>share</c>, <c>get</c> and <c>pin</c> share: how to trust the hub, how long to wait, logging, ICE, the upload cap.</summary>
 internal sealed class SwarmCommandOptions
 {
     public Option<bool> Insecure { get; } = new("--insecure") { Description = "Accept any hub certificate (a self-signed hub whose fingerprint you have not checked)" };
@@ -28,6 +29,8 @@ internal sealed class SwarmCommandOptions
 
     public Option<string?> IceCredential { get; } = new("--ice-credential") { Description = "Password for the turn:/turns: URLs of --ice-server" };
 
+    public Option<string?> UploadLimit { get; } = CreateUploadLimit("Upload at most RATE bytes per second to all peers together, e.g. 8MB, 500KiB, 2M (K/M/G and KiB/MiB/GiB are 1024-based, KB/MB/GB 1000-based; default: no limit)");
+
     public Option<bool> Plain { get; } = new("--plain") { Description = "Print progress as lines (the default when the output is not a terminal)" };
 
     public void AddTo(Command command, bool timeout = true)
@@ -39,15 +42,62 @@ internal sealed class SwarmCommandOptions
         command.Options.Add(IceServer);
         command.Options.Add(IceUsername);
         command.Options.Add(IceCredential);
+        command.Options.Add(UploadLimit);
         command.Options.Add(Plain);
     }
 
+    /// <summary>The <c>--upload-limit RATE</c> option (also <c>serve</c>'s, with its own description).</summary>
+    public static Option<string?> CreateUploadLimit(string description) => new("--upload-limit") { Description = description, HelpName = "RATE" };
+
+    /// <summary>The value of an <c>--upload-limit</c> option: bytes per second, or null when not given.</summary>
+    /// <exception cref="ArgumentException">Not a rate.</exception>
+    public static long? UploadLimitValue(ParseResult result, Option<string?> option) =>
+        result.GetValue(option) is { } text ? ParseRate(text) : null;
+
+    /// <summary>
+    /// Reads a rate in bytes per second: "4000000", "8MB" (8,000,000), "500KiB" (512,000), "2M"
+    /// (2 MiB, as sizes read elsewhere in the CLI), "1.5MiB", with an optional "/s". At least 1 KiB/s.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not a rate, or below 1 KiB/s.</exception>
+    public static long ParseRate(string text)
+    {
+        var error = $"--upload-limit '{text}' is not a rate in bytes per second (e.g. 8MB, 500KiB, 2M; at least 1KiB)";
+        var s = text.Trim();
+        if (s.EndsWith("/s", StringComparison.OrdinalIgnoreCase)) s = s[..^2].TrimEnd();
+        var digits = 0;
+        while (digits < s.Length && (char.IsAsciiDigit(s[digits]) || s[digits] == '.')) digits++;
+        var unit = s[digits..].Trim().ToUpperInvariant();
+        long multiplier = unit switch
+        {
+            "" or "B" => 1,
+            "K" or "KIB" => 1L << 10,
+            "M" or "MIB" => 1L << 20,
+            "G" or "GIB" => 1L << 30,
+            "KB" => 1_000,
+            "MB" => 1_000_000,
+            "GB" => 1_000_000_000,
+            _ => 0,
+        };
+        if (multiplier == 0 || digits == 0
+            || !decimal.TryParse(s[..digits], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number) || number > 1e15m)
+        {
+            throw new ArgumentException(error);
+        }
+        var value = number * multiplier;
+        if (value < 1024 || value > long.MaxValue / 1_000) throw new ArgumentException(error);
+        return (long)Math.Round(value);
+    }
+
     /// <summary>The swarm's settings: --ice-server URLs replace the hub's servers.</summary>
-    /// <exception cref="ArgumentException">A bad --ice-server URL.</exception>
+    /// <exception cref="ArgumentException">A bad --ice-server URL or --upload-limit.</exception>
     public ShareSwarmOptions SwarmOptions(ParseResult result)
     {
         var servers = IceServerArguments.Parse(result, IceServer, IceUsername, IceCredential);
-        return new ShareSwarmOptions { Configuration = new RtcConfiguration { IceServers = servers } };
+        return new ShareSwarmOptions
+        {
+            Configuration = new RtcConfiguration { IceServers = servers },
+            MaxUploadBytesPerSecond = UploadLimitValue(result, UploadLimit),
+        };
     }
 
     public TimeSpan PeerTimeout(ParseResult result) => TimeSpan.FromSeconds(Math.Max(1, result.GetValue(Timeout)));

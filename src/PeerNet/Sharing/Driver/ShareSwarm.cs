@@ -58,6 +58,8 @@ public sealed class ShareSwarm : IAsyncDisposable
 
     private PeerRoom? _room;
     private Timer? _timer;
+    private Timer? _wakeTimer;
+    private long _wakeAt = -1;
     private Task? _loop;
     private volatile ShareSwarmProgress _progress = new();
     private int _disposed;
@@ -73,7 +75,7 @@ public sealed class ShareSwarm : IAsyncDisposable
         _options = options;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<ShareSwarm>();
-        _scheduler = new SwarmScheduler(id.ToArray(), options.Swarm, _infoVerifier);
+        _scheduler = new SwarmScheduler(id.ToArray(), options.Swarm, _infoVerifier) { MaxUploadBytesPerSecond = options.MaxUploadBytesPerSecond };
     }
 
     /// <summary>The item's content id; the swarm is the hub room <c>share/CID</c>.</summary>
@@ -154,6 +156,7 @@ public sealed class ShareSwarm : IAsyncDisposable
 
         _loop = Task.Run(RunAsync);
         _timer = new Timer(_ => Post(new Work(WorkKind.Tick)), null, _options.ProgressIntervalMs, _options.ProgressIntervalMs);
+        _wakeTimer = new Timer(_ => Post(new Work(WorkKind.Wake)), null, Timeout.Infinite, Timeout.Infinite);
         var configuration = _options.Configuration;
         _room = new PeerRoom(_signaling, Room, initiator => new PeerOptions
         {
@@ -248,6 +251,8 @@ public sealed class ShareSwarm : IAsyncDisposable
                 {
                     PublishProgress(now);
                 }
+
+                ArmWake(now);
             }
         }
         catch (Exception e)
@@ -360,6 +365,11 @@ public sealed class ShareSwarm : IAsyncDisposable
                 OnTick(now);
                 break;
 
+            case WorkKind.Wake:
+                // The loop runs the scheduler's timeout after this batch.
+                _wakeAt = -1;
+                break;
+
             case WorkKind.Stop:
                 foreach (var c in _connections.Values)
                 {
@@ -373,6 +383,28 @@ public sealed class ShareSwarm : IAsyncDisposable
                 PumpAll(now);
                 _work.Writer.TryComplete();
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Arms the one-shot timer for the scheduler's next deadline (the upload cap's next piece, a
+    /// stall), so the loop wakes exactly then instead of at the next tick. A deadline already past
+    /// after this batch's timeout ran is left to the tick: re-arming it at once would spin.
+    /// </summary>
+    private void ArmWake(long now)
+    {
+        if (_scheduler.PollTimeout() is not { } deadline || deadline <= now || deadline == _wakeAt || _stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _wakeAt = deadline;
+        try
+        {
+            _wakeTimer?.Change(deadline - now, Timeout.Infinite);
+        }
+        catch (ObjectDisposedException)
+        {
         }
     }
 
@@ -875,6 +907,11 @@ public sealed class ShareSwarm : IAsyncDisposable
             await _timer.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (_wakeTimer is not null)
+        {
+            await _wakeTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_loop is not null)
         {
             Post(new Work(WorkKind.Stop));
@@ -960,6 +997,7 @@ public sealed class ShareSwarm : IAsyncDisposable
         StoreOpened,
         StoreOpenFailed,
         Tick,
+        Wake,
         Stop,
     }
 

@@ -30,6 +30,12 @@ public sealed class ShareSwarmOptions
     /// <summary>Connections with no <see cref="RtcConfiguration.IceServers"/> take the hub's STUN/TURN entries.</summary>
     public bool UseHubIceServers { get; init; } = true;
 
+    /// <summary>
+    /// Most bytes of pieces this peer serves per second, to all its peers together (null: no cap).
+    /// Bursts are one piece or 100 ms worth, whichever is larger (see <see cref="SwarmScheduler.MaxUploadBytesPerSecond"/>).
+    /// </summary>
+    public long? MaxUploadBytesPerSecond { get; init; }
+
     /// <summary>How the swarm decides (upload slots, pipelining, stalls).</summary>
     public SwarmOptions Swarm { get; init; } = new();
 
@@ -42,7 +48,7 @@ public sealed class ShareSwarmOptions
     internal void Validate()
     {
         if (MaxConnections < 1 || ConnectTimeout <= TimeSpan.Zero || HighWaterMark < 65_536 || LowWaterMark < 0 || LowWaterMark >= HighWaterMark
-            || ProgressIntervalMs < 10 || MaxStoreFailures < 1)
+            || ProgressIntervalMs < 10 || MaxStoreFailures < 1 || MaxUploadBytesPerSecond is < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(ShareSwarmOptions), "Share swarm options out of range.");
         }

@@ -6,7 +6,8 @@ namespace PeerNet.Sharing.Swarm;
 /// One item's swarm (docs/sharing.md §5, §6), sans-I/O: a <see cref="ShareWireSession"/> per
 /// connection, and the decisions a good downloader and uploader make across them — info block from
 /// one peer at a time, rarest first with per-peer pipelining, a streaming priority window,
-/// endgame, stall detection, dropping and reporting corrupt peers, upload slots, haves. The driver
+/// endgame, stall detection, dropping and reporting corrupt peers, upload slots, an upload rate
+/// cap, haves. The driver
 /// feeds it each connection's messages and time and takes messages, timers and events
 /// (<see cref="TryPollEvent"/>). Not thread-safe: one logical thread drives it. Deterministic for a
 /// seeded Random.
@@ -22,6 +23,13 @@ public sealed class SwarmScheduler
     private readonly Queue<SwarmEvent> _events = new();
     private readonly UploadSlots _slots;
     private readonly List<(SwarmPeer Peer, int Piece)> _stalled = [];
+
+    // Under an upload cap, the peers' PieceNeeded wait here (oldest first) until the bucket has
+    // the piece's bytes: a piece is read and handed to its session only when it may be sent, so
+    // the sessions never hold bytes the cap does not allow, and control messages are never held.
+    private readonly List<(SwarmPeer Peer, int Piece)> _uploadsWaiting = [];
+    private TokenBucket? _uploadBucket;
+    private long? _maxUploadBytesPerSecond;
 
     private IPieceVerifier? _verifier;
     private ReadOnlyMemory<byte> _infoBlock;
@@ -79,6 +87,32 @@ public sealed class SwarmScheduler
 
     /// <summary>A connection's session (for inspection; drive it through the scheduler).</summary>
     public ShareWireSession? GetSession(string peerId) => _peers.TryGetValue(peerId, out var p) ? p.Session : null;
+
+    /// <summary>
+    /// Most bytes of sealed pieces served per second over all peers together (null: no cap). A
+    /// token bucket whose burst is one piece or 100 ms worth, whichever is larger, lets each
+    /// requested piece go (<see cref="SwarmEventKind.PieceNeeded"/>) only when its bytes are in the
+    /// bucket; <see cref="PollTimeout"/> says when the next may go. May be changed at any time (the
+    /// bucket starts full again).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value below 1.</exception>
+    public long? MaxUploadBytesPerSecond
+    {
+        get => _maxUploadBytesPerSecond;
+        set
+        {
+            if (value is < 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), "An upload cap is at least 1 byte per second.");
+            }
+
+            _maxUploadBytesPerSecond = value;
+            _uploadBucket = null;
+        }
+    }
+
+    /// <summary>Requested pieces waiting for the upload cap.</summary>
+    public int UploadsWaiting => _uploadsWaiting.Count;
 
     /// <summary>How many requests we keep outstanding at <paramref name="peerId"/> now.</summary>
     public int GetPipelineDepth(string peerId) => _peers.TryGetValue(peerId, out var p) ? p.PipelineDepth : 0;
@@ -292,10 +326,17 @@ public sealed class SwarmScheduler
         AfterChange(now);
     }
 
-    /// <summary>The next deadline (stalls, rechoke), or null.</summary>
+    /// <summary>The next deadline (stalls, rechoke, the upload cap's next piece), or null.</summary>
     public long? PollTimeout()
     {
         long? deadline = _nextRechoke >= 0 && _order.Count > 0 ? Math.Min(_nextRechoke, _nextOptimistic) : null;
+        if (_uploadsWaiting.Count > 0)
+        {
+            // No bucket yet (the cap was just changed): due at once.
+            var next = _uploadBucket is { } bucket && _verifier is not null ? bucket.NextAvailableAt(_verifier.GetSealedPieceLength(_uploadsWaiting[0].Piece)) : 0;
+            deadline = deadline is { } d ? Math.Min(d, next) : next;
+        }
+
         foreach (var peer in _order)
         {
             if (peer.Detached || peer.Requests.Count == 0)
@@ -458,7 +499,19 @@ public sealed class SwarmScheduler
                     break;
 
                 case ShareWireEventKind.PieceNeeded:
-                    _events.Enqueue(new SwarmEvent(SwarmEventKind.PieceNeeded, peer.Id, e.Piece));
+                    if (_maxUploadBytesPerSecond is null && _uploadsWaiting.Count == 0)
+                    {
+                        _events.Enqueue(new SwarmEvent(SwarmEventKind.PieceNeeded, peer.Id, e.Piece));
+                    }
+                    else
+                    {
+                        _uploadsWaiting.Add((peer, e.Piece));
+                    }
+
+                    break;
+
+                case ShareWireEventKind.CancelReceived:
+                    _uploadsWaiting.Remove((peer, e.Piece));
                     break;
 
                 case ShareWireEventKind.Rejected:
@@ -719,6 +772,7 @@ public sealed class SwarmScheduler
         }
 
         _slots.Remove(peer.Id);
+        DropWaitingUploads(peer);
         if (_infoSource == peer)
         {
             _infoSource = null;
@@ -762,10 +816,14 @@ public sealed class SwarmScheduler
                 }
                 else
                 {
+                    // A choke drops the peer's requests (§5): its pieces no longer wait for the cap.
                     peer.Session.Choke();
+                    DropWaitingUploads(peer);
                 }
             }
         }
+
+        ReleaseUploads(now);
 
         if (_fillNeeded && _picker is not null)
         {
@@ -780,6 +838,34 @@ public sealed class SwarmScheduler
         {
             _completedReported = true;
             _events.Enqueue(new SwarmEvent(SwarmEventKind.Completed));
+        }
+    }
+
+    /// <summary>Lets waiting pieces go, oldest first, while the upload cap's bucket holds their bytes.</summary>
+    private void ReleaseUploads(long now)
+    {
+        while (_uploadsWaiting.Count > 0)
+        {
+            var (peer, piece) = _uploadsWaiting[0];
+            if (_maxUploadBytesPerSecond is { } rate && _verifier is not null)
+            {
+                _uploadBucket ??= new TokenBucket(rate, Math.Max(rate / 10, _verifier.GetSealedPieceLength(0)), now);
+                if (!_uploadBucket.TryTake(_verifier.GetSealedPieceLength(piece), now))
+                {
+                    return;
+                }
+            }
+
+            _uploadsWaiting.RemoveAt(0);
+            _events.Enqueue(new SwarmEvent(SwarmEventKind.PieceNeeded, peer.Id, piece));
+        }
+    }
+
+    private void DropWaitingUploads(SwarmPeer peer)
+    {
+        if (_uploadsWaiting.Count > 0)
+        {
+            _uploadsWaiting.RemoveAll(w => w.Peer == peer);
         }
     }
 
