@@ -55,6 +55,9 @@ internal sealed class CliProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The process id (the `dotnet` host running the CLI), e.g. to read /proc/PID/status.</summary>
+    public int Id => _process.Id;
+
     private void Append(string? line)
     {
         if (line is null) return;

@@ -21,6 +21,13 @@ namespace PeerNet.Sharing.Driver;
 /// </summary>
 public sealed class ShareSwarm : IAsyncDisposable
 {
+    /// <summary>
+    /// Most verified pieces waiting to be written to the store (each holds a piece buffer). Beyond
+    /// it the loop holds the peers' messages back until writes finish, so a disk slower than the
+    /// network slows the download down instead of filling memory at the network's rate minus the disk's.
+    /// </summary>
+    public const int MaxPiecesAwaitingStore = 16;
+
     private const int SendBufferLength = 65_536;
     private const int MaxProofLength = MerkleTree.MaxProofHashes * MerkleTree.HashLength;
     private static readonly TimeSpan CloseDrainTime = TimeSpan.FromSeconds(3);
@@ -42,6 +49,7 @@ public sealed class ShareSwarm : IAsyncDisposable
     private readonly Dictionary<string, Connection> _connections = new(StringComparer.Ordinal);
     private readonly HashSet<string> _banned = new(StringComparer.Ordinal);
     private readonly List<Work> _pendingStores = [];
+    private readonly Queue<Work> _heldMessages = new();
     private readonly TransferRate _downloadRate = new();
     private readonly TransferRate _uploadRate = new();
     private ContentPieceVerifier? _verifier;
@@ -51,6 +59,7 @@ public sealed class ShareSwarm : IAsyncDisposable
     private long _bytesStored;
     private int _peersReported;
     private int _storeFailures;
+    private int _storing;
     private long _nextProgress;
     private bool _changed = true;
     private long _connectionSequence;
@@ -239,7 +248,11 @@ public sealed class ShareSwarm : IAsyncDisposable
                     }
                 }
 
-                if (_scheduler.PollTimeout() is { } deadline && deadline <= now)
+                ReleaseHeldMessages(now);
+
+                // While messages are held back, the peers' pieces are late because of our disk, not
+                // theirs: no stall timeouts (§6 "Stalls") until they are let through.
+                if (_heldMessages.Count == 0 && _scheduler.PollTimeout() is { } deadline && deadline <= now)
                 {
                     _scheduler.HandleTimeout(now);
                 }
@@ -300,9 +313,13 @@ public sealed class ShareSwarm : IAsyncDisposable
                 break;
 
             case WorkKind.Message:
-                if (connection!.Added)
+                if (_heldMessages.Count > 0 || StoreBacklogFull)
                 {
-                    _scheduler.HandleMessage(connection.Key, work.Data, now);
+                    _heldMessages.Enqueue(work); // in arrival order: the wire's messages depend on their order
+                }
+                else
+                {
+                    HandleMessage(work, now);
                 }
 
                 break;
@@ -339,10 +356,12 @@ public sealed class ShareSwarm : IAsyncDisposable
                 break;
 
             case WorkKind.PieceStored:
+                _storing--;
                 OnStored(work.Piece, now);
                 break;
 
             case WorkKind.PieceStoreFailed:
+                _storing--;
                 OnStoreFailed(work.Piece, work.Error!, now);
                 break;
 
@@ -405,6 +424,28 @@ public sealed class ShareSwarm : IAsyncDisposable
         }
         catch (ObjectDisposedException)
         {
+        }
+    }
+
+    private bool StoreBacklogFull => _storing + _pendingStores.Count >= MaxPiecesAwaitingStore;
+
+    private void HandleMessage(Work work, long now)
+    {
+        if (work.Connection!.Added)
+        {
+            _scheduler.HandleMessage(work.Connection.Key, work.Data, now);
+
+            // A verified piece goes to the store at once, so the next message sees the backlog it makes.
+            DrainEvents(now);
+        }
+    }
+
+    /// <summary>Lets held messages through, in order, while the store's backlog has room.</summary>
+    private void ReleaseHeldMessages(long now)
+    {
+        while (_heldMessages.Count > 0 && !StoreBacklogFull)
+        {
+            HandleMessage(_heldMessages.Dequeue(), now);
         }
     }
 
@@ -674,6 +715,7 @@ public sealed class ShareSwarm : IAsyncDisposable
     {
         var store = _store!;
         var token = _stopping.Token;
+        _storing++; // until its PieceStored or PieceStoreFailed
         _ = Task.Run(async () =>
         {
             try
@@ -942,6 +984,7 @@ public sealed class ShareSwarm : IAsyncDisposable
         }
 
         _pendingStores.Clear();
+        _heldMessages.Clear();
         if (_room is not null)
         {
             await _room.DisposeAsync().ConfigureAwait(false);
