@@ -24,6 +24,8 @@ if (args.Length > 0 && args[0] == "throughput-micro")
     return PeerNet.Bench.Throughput.ThroughputMicro.Run(args[1..]);
 if (args.Length > 0 && args[0] == "sharing")
     return PeerNet.Bench.Sharing.SharingBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "swarm")
+    return await PeerNet.Bench.Sharing.SwarmBenchmark.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "connections-server")
     return await PeerNet.Bench.Connections.ConnectionsBenchmark.RunServerModeAsync();
 
@@ -36,6 +38,7 @@ Console.Error.WriteLine("  datachannel peernet ping over loopback: PeerNet<->Pee
 Console.Error.WriteLine("  throughput  one-way bulk transfer in 64 KiB messages: PeerNet, Chromium, aiortc pairs; MB/s, CPU s/GiB, peak RSS; loopback and 50 ms RTT");
 Console.Error.WriteLine("  throughput-micro  BenchmarkDotNet (memory diagnoser): one 64 KiB message through two in-memory DTLS+SCTP transports");
 Console.Error.WriteLine("  sharing     sealing + hashing throughput per core (256 KiB pieces): seal+leaf, verify+open, vs the raw BCL primitives");
+Console.Error.WriteLine("  swarm       one item downloaded from 1, 2 and 4 seeders each capped at the same upload rate: time, MB/s, speed-up");
 Console.Error.WriteLine("  connections N data channels held by one server process on one UDP port (IceUdpMux) vs aiortc: memory, threads, echo rate");
 Console.Error.WriteLine();
 Console.Error.WriteLine(BenchOptions.Usage);
@@ -49,4 +52,6 @@ Console.Error.WriteLine();
 Console.Error.WriteLine(PeerNet.Bench.Throughput.ThroughputBenchmark.Usage);
 Console.Error.WriteLine();
 Console.Error.WriteLine(PeerNet.Bench.Sharing.SharingBenchmark.Usage);
+Console.Error.WriteLine();
+Console.Error.WriteLine(PeerNet.Bench.Sharing.SwarmBenchmark.Usage);
 return 2;
