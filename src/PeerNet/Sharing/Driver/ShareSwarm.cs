@@ -28,6 +28,9 @@ public sealed class ShareSwarm : IAsyncDisposable
     /// </summary>
     public const int MaxPiecesAwaitingStore = 16;
 
+    /// <summary>Reconnection attempts to a room member whose connection failed or closed under us (then only if it rejoins).</summary>
+    public const int MaxRedials = 6;
+
     private const int SendBufferLength = 65_536;
     private const int MaxProofLength = MerkleTree.MaxProofHashes * MerkleTree.HashLength;
     private static readonly TimeSpan CloseDrainTime = TimeSpan.FromSeconds(3);
@@ -48,6 +51,8 @@ public sealed class ShareSwarm : IAsyncDisposable
     // Loop state: touched only by the loop.
     private readonly Dictionary<string, Connection> _connections = new(StringComparer.Ordinal);
     private readonly HashSet<string> _banned = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _members = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Redial> _redials = new(StringComparer.Ordinal);
     private readonly List<Work> _pendingStores = [];
     private readonly Queue<Work> _heldMessages = new();
     private readonly TransferRate _downloadRate = new();
@@ -179,6 +184,8 @@ public sealed class ShareSwarm : IAsyncDisposable
 
         // Subscribed at once (not on the loop): the remote's hello may be the channel's first message.
         _room.PeerAccepted += (_, e) => Post(new Work(WorkKind.Accepted, Track(e.RemoteId, e.Peer)));
+        _signaling.PeerJoined += OnMemberJoined;
+        _signaling.PeerLeft += OnMemberLeft;
         var present = await _room.JoinAsync(cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("joined {Room} as {Id}: {Count} peer(s) there", Room, _signaling.Id, present.Count);
         foreach (var remoteId in present)
@@ -281,18 +288,17 @@ public sealed class ShareSwarm : IAsyncDisposable
         switch (work.Kind)
         {
             case WorkKind.Offer:
-                if (!_stopping.IsCancellationRequested && _connections.Count < _options.MaxConnections && !_banned.Contains(work.Text!) && !IsConnectedTo(work.Text!))
-                {
-                    try
-                    {
-                        Admit(Track(work.Text!, _room!.Connect(work.Text!)), now);
-                    }
-                    catch (InvalidOperationException)
-                    {
-                        // Already connecting to it (it offered first).
-                    }
-                }
+                _members.Add(work.Text!);
+                Dial(work.Text!, now);
+                break;
 
+            case WorkKind.MemberJoined:
+                _members.Add(work.Text!);
+                break;
+
+            case WorkKind.MemberLeft:
+                _members.Remove(work.Text!);
+                _redials.Remove(work.Text!);
                 break;
 
             case WorkKind.Accepted:
@@ -329,7 +335,7 @@ public sealed class ShareSwarm : IAsyncDisposable
                 break;
 
             case WorkKind.Closed:
-                Forget(connection!, now);
+                Forget(connection!, now, redial: true);
                 break;
 
             case WorkKind.PieceRead:
@@ -462,6 +468,91 @@ public sealed class ShareSwarm : IAsyncDisposable
         return false;
     }
 
+    /// <summary>Offers a connection to a room member (the room's convention: the one who joined later offers).</summary>
+    private void Dial(string remoteId, long now)
+    {
+        if (_stopping.IsCancellationRequested || _connections.Count >= _options.MaxConnections || _banned.Contains(remoteId) || IsConnectedTo(remoteId))
+        {
+            return;
+        }
+
+        try
+        {
+            var connection = Track(remoteId, _room!.Connect(remoteId));
+            connection.Initiated = true;
+            Admit(connection, now);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already connecting to it (it offered first).
+        }
+    }
+
+    /// <summary>
+    /// A connection we offered failed to open or closed under us (not ended by either session) while
+    /// its peer is still in the room: offer again after 2, 4, 8, 16, 30, 30 s — a network hiccup, or
+    /// a peer that turned us away while full, must not cost the swarm that peer for good. Only the
+    /// side that offered redials, so the two never offer at once.
+    /// </summary>
+    private void ScheduleRedial(Connection connection, long now)
+    {
+        var id = connection.RemoteId;
+        if (!connection.Initiated || _stopping.IsCancellationRequested || _banned.Contains(id) || !_members.Contains(id))
+        {
+            return;
+        }
+
+        var attempts = _redials.TryGetValue(id, out var previous) ? previous.Attempts : 0;
+        if (attempts >= MaxRedials)
+        {
+            _logger.LogDebug("{Peer}: no more reconnection attempts", id);
+            return;
+        }
+
+        var delay = Math.Min(30_000L, 2_000L << attempts);
+        _redials[id] = new Redial(attempts + 1, now + delay);
+        _logger.LogDebug("{Peer}: reconnecting in {Seconds} s (attempt {Attempt} of {Max})", id, delay / 1000, attempts + 1, MaxRedials);
+    }
+
+    private void RedialDue(long now)
+    {
+        List<string>? due = null;
+        foreach (var (id, redial) in _redials)
+        {
+            if (redial.DueAt <= now)
+            {
+                (due ??= []).Add(id);
+            }
+        }
+
+        if (due is null)
+        {
+            return;
+        }
+
+        foreach (var id in due)
+        {
+            _redials[id] = _redials[id] with { DueAt = long.MaxValue }; // until this attempt fails too
+            Dial(id, now);
+        }
+    }
+
+    private void OnMemberJoined(object? sender, RoomPeerEventArgs e)
+    {
+        if (e.Room == Room)
+        {
+            Post(new Work(WorkKind.MemberJoined, Text: e.PeerId));
+        }
+    }
+
+    private void OnMemberLeft(object? sender, RoomPeerEventArgs e)
+    {
+        if (e.Room == Room)
+        {
+            Post(new Work(WorkKind.MemberLeft, Text: e.PeerId));
+        }
+    }
+
     private void Admit(Connection connection, long now)
     {
         connection.Key = connection.RemoteId + "#" + ++_connectionSequence;
@@ -499,12 +590,13 @@ public sealed class ShareSwarm : IAsyncDisposable
         channel.BufferedAmountLowThreshold = _options.LowWaterMark;
         channel.BufferedAmountLow += (_, _) => Post(new Work(WorkKind.Drained, connection));
         connection.Added = true;
+        _redials.Remove(connection.RemoteId);
         _scheduler.AddPeer(connection.Key, now);
         _changed = true;
         _logger.LogInformation("connected to {Peer}", connection.RemoteId);
     }
 
-    private void Forget(Connection connection, long now, bool drainFirst = false)
+    private void Forget(Connection connection, long now, bool drainFirst = false, bool redial = false)
     {
         if (connection.Gone)
         {
@@ -512,6 +604,11 @@ public sealed class ShareSwarm : IAsyncDisposable
         }
 
         connection.Gone = true;
+        if (redial)
+        {
+            ScheduleRedial(connection, now);
+        }
+
         if (connection.Admitted)
         {
             _connections.Remove(connection.Key);
@@ -557,7 +654,7 @@ public sealed class ShareSwarm : IAsyncDisposable
             foreach (var c in stale)
             {
                 _logger.LogDebug("{Peer} did not connect within {Seconds} s", c.RemoteId, _options.ConnectTimeout.TotalSeconds);
-                Forget(c, now);
+                Forget(c, now, redial: true);
             }
         }
 
@@ -570,6 +667,7 @@ public sealed class ShareSwarm : IAsyncDisposable
             }
         }
 
+        RedialDue(now);
         _changed = true;
     }
 
@@ -985,6 +1083,8 @@ public sealed class ShareSwarm : IAsyncDisposable
 
         _pendingStores.Clear();
         _heldMessages.Clear();
+        _signaling.PeerJoined -= OnMemberJoined;
+        _signaling.PeerLeft -= OnMemberLeft;
         if (_room is not null)
         {
             await _room.DisposeAsync().ConfigureAwait(false);
@@ -1042,7 +1142,12 @@ public sealed class ShareSwarm : IAsyncDisposable
         Tick,
         Wake,
         Stop,
+        MemberJoined,
+        MemberLeft,
     }
+
+    /// <summary>Reconnection to a room member: attempts made, and when the next is due.</summary>
+    private readonly record struct Redial(int Attempts, long DueAt);
 
     /// <summary>One input of the loop. <see cref="Pooled"/>: <see cref="Data"/> and <see cref="Proof"/> are rented and go back with <see cref="Release"/>.</summary>
     private readonly record struct Work(WorkKind Kind, Connection? Connection = null, byte[]? Data = null, int Piece = -1, int Length = 0,
@@ -1089,6 +1194,9 @@ public sealed class ShareSwarm : IAsyncDisposable
         public bool Added { get; set; }
 
         public bool Gone { get; set; }
+
+        /// <summary>We offered it (so we are the side that reconnects).</summary>
+        public bool Initiated { get; set; }
 
         /// <summary>Over the high-water mark: not pumped until BufferedAmountLow (or the tick) says it drained.</summary>
         public bool WaitingForDrain { get; set; }

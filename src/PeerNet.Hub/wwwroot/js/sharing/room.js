@@ -13,6 +13,10 @@ export const LOW_WATER = 256 * 1024;
 const CLOSE_DRAIN_MS = 3000;
 // An offer from a peer not (yet) seen in the room waits this long for its peer-joined.
 const UNKNOWN_OFFER_WAIT_MS = 3000;
+// A connection we offered that failed or closed under us (not ended by either session) is offered
+// again while its peer stays in the room, after 2, 4, 8, 16, 30, 30 s (as ShareSwarm does).
+export const MAX_REDIALS = 6;
+const redialDelayMs = (attempt) => Math.min(30000, 2000 * 2 ** attempt);
 
 /** A transport over a connected Peer's data channel, with backpressure. */
 export function peerTransport(peer) {
@@ -75,6 +79,7 @@ export class SwarmRoom extends EventTarget {
     this.members = new Set();
     this.peers = new Map(); // remote id → Peer
     this.banned = new Set();
+    this._redials = new Map(); // remote id → {attempts, timer}
     this._pendingOffers = new Map();
     this._onSignal = (ev) => this._signal(ev.detail.from, ev.detail.data);
     this._onJoined = (ev) => {
@@ -90,6 +95,8 @@ export class SwarmRoom extends EventTarget {
     this._onLeft = (ev) => {
       if (ev.detail.room !== this.room) return;
       this.members.delete(ev.detail.id);
+      clearTimeout(this._redials.get(ev.detail.id)?.timer);
+      this._redials.delete(ev.detail.id);
     };
     this.swarm.addEventListener('peer-dropped', (ev) => {
       if (ev.detail.corrupt) this.banned.add(ev.detail.id);
@@ -115,6 +122,8 @@ export class SwarmRoom extends EventTarget {
     this.sig.removeEventListener('peer-joined', this._onJoined);
     this.sig.removeEventListener('peer-left', this._onLeft);
     this.sig.leaveAllNow();
+    for (const r of this._redials.values()) clearTimeout(r.timer);
+    this._redials.clear();
     for (const p of this.peers.values()) p.destroy();
     this.peers.clear();
   }
@@ -157,18 +166,44 @@ export class SwarmRoom extends EventTarget {
     this.peers.set(id, peer);
     this._emit('connection', { id, peer });
     let session = null;
+    let ended = false; // a session ended it (ours, or the remote's by an error message)
     peer.addEventListener('signal', (ev) => this.sig.signal(id, ev.detail));
     peer.addEventListener('connect', () => {
       this.log(`connected to ${id}`);
-      session = this.swarm.addConnection(peerTransport(peer), id);
+      const r = this._redials.get(id);
+      if (r) clearTimeout(r.timer);
+      this._redials.delete(id);
+      const transport = peerTransport(peer);
+      const close = transport.close;
+      transport.close = () => { ended = true; close(); };
+      session = this.swarm.addConnection(transport, id);
     });
     peer.addEventListener('data', (ev) => session?.handleMessage(ev.detail.data));
     peer.addEventListener('error', (ev) => this.log(`connection to ${id}: ${ev.detail.code}: ${ev.detail.message}`));
     peer.addEventListener('close', () => {
       if (this.peers.get(id) === peer) this.peers.delete(id);
+      const underUs = !ended; // read first: closing the session below closes the transport too
       session?.close('the connection closed');
+      if (initiator && underUs) this._scheduleRedial(id);
     });
     return peer;
+  }
+
+  /** Offers again to a member whose connection (ours to offer) failed or dropped. */
+  _scheduleRedial(id) {
+    if (!this.members.has(id) || this.banned.has(id) || this.swarm.state !== 'running') return;
+    const previous = this._redials.get(id);
+    const attempts = previous?.attempts ?? 0;
+    if (attempts >= MAX_REDIALS) return;
+    clearTimeout(previous?.timer);
+    const delay = redialDelayMs(attempts);
+    this.log(`${id}: reconnecting in ${delay / 1000} s (attempt ${attempts + 1} of ${MAX_REDIALS})`);
+    const entry = { attempts: attempts + 1, timer: 0 };
+    entry.timer = setTimeout(() => {
+      entry.timer = 0;
+      if (this.members.has(id) && !this.peers.has(id) && !this.banned.has(id) && this._room()) this._connect(id, true);
+    }, delay);
+    this._redials.set(id, entry);
   }
 
   _emit(type, detail) {
