@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Playwright;
 using PeerNet.Bench.DataChannels;
+using PeerNet.Bench.Throughput;
 using PeerNet.Hub;
 using static PeerNet.Bench.BenchTools;
 
@@ -24,8 +25,12 @@ public static class BrowserSharingBenchmark
         usage: PeerNet.Bench sharing-browser [options]   (root: it makes its own network namespace)
           --size SIZE     bytes of the shared file (default 64M)
           --repeat N      runs per case, alternating PeerNet and WebTorrent; medians reported (default 3)
-          --cases LIST    of peernet,webtorrent (default both)
+          --cases LIST    of peernet,webtorrent,channel (default all). channel: the ceiling, the same bytes
+                          one way over one bare Chromium↔Chromium data channel in PeerNet's block size
+                          (32 KiB messages, sender while bufferedAmount <= 1 MiB), no protocol, no storage
           --out FILE      also write the markdown report there
+          --profile DIR   also record both pages' main-thread JavaScript CPU profiles (Chrome DevTools
+                          .cpuprofile) from the downloader's 'info known' to 'complete', into DIR
           --no-build      do not install the npm packages (WebTorrent, bittorrent-tracker): they must be
                           in the cache already (the run inside the namespace, which has no registry, says so)
         """;
@@ -34,12 +39,17 @@ public static class BrowserSharingBenchmark
     {
         PeerNet,
         WebTorrent,
+        Channel,
     }
+
+    /// <summary>The web app's wire block (wire.js BLOCK_SIZE) and send high-water mark (room.js HIGH_WATER).</summary>
+    private const int ChannelChunk = 32 << 10;
+    private const long ChannelHighWater = 1 << 20;
 
     /// <summary>One download: what the downloading page reported, and the browsers' CPU over it.</summary>
     internal sealed record Run(Case Case, int Index, long Bytes, double PrepareSeconds, double ConnectedSeconds, double InfoSeconds,
         double CompleteSeconds, double CheckedSeconds, double SenderCpu, double ReceiverCpu, long SenderPeakRss, long ReceiverPeakRss,
-        long PieceSize, string Store, bool Identical)
+        long PieceSize, string Store, bool Identical, double LoadAverage)
     {
         public double MBps => Bytes / 1e6 / CompleteSeconds;
         public double TransferMBps => Bytes / 1e6 / (CompleteSeconds - InfoSeconds);
@@ -49,8 +59,9 @@ public static class BrowserSharingBenchmark
     {
         long size = 64L << 20;
         var repeat = 3;
-        var cases = new List<Case> { Case.PeerNet, Case.WebTorrent };
+        var cases = new List<Case> { Case.PeerNet, Case.WebTorrent, Case.Channel };
         string? outFile = null;
+        string? profileDir = null;
         var install = true;
         try
         {
@@ -65,10 +76,12 @@ public static class BrowserSharingBenchmark
                         {
                             "peernet" => Case.PeerNet,
                             "webtorrent" => Case.WebTorrent,
+                            "channel" => Case.Channel,
                             _ => throw new ArgumentException($"unknown case {c}"),
                         })];
                         break;
                     case "--out": outFile = Path.GetFullPath(args[++i]); break;
+                    case "--profile": profileDir = Directory.CreateDirectory(args[++i]).FullName; break;
                     case "--no-build": install = false; break;
                     default: throw new ArgumentException($"unknown option {args[i]}");
                 }
@@ -121,9 +134,12 @@ public static class BrowserSharingBenchmark
                 var order = r % 2 == 0 ? cases : Enumerable.Reverse(cases).ToList();
                 foreach (var c in order)
                 {
-                    var run = c == Case.PeerNet
-                        ? await RunPeerNetAsync(playwright, hub.Url, probe, file, size, sha256, r)
-                        : await RunWebTorrentAsync(playwright, webTorrent!.Url, file, size, sha256, r);
+                    var run = c switch
+                    {
+                        Case.PeerNet => await RunPeerNetAsync(playwright, hub.Url, probe, file, size, sha256, r, profileDir),
+                        Case.WebTorrent => await RunWebTorrentAsync(playwright, webTorrent!.Url, file, size, sha256, r, profileDir),
+                        _ => await RunChannelAsync(playwright, hub, size, r),
+                    };
                     runs.Add(run);
                     Console.WriteLine(Describe(run));
                 }
@@ -142,7 +158,7 @@ public static class BrowserSharingBenchmark
     }
 
     /// <summary>PeerNet: page A shares through the web app's file input; page B opens the link.</summary>
-    private static async Task<Run> RunPeerNetAsync(IPlaywright playwright, Uri hub, string probe, string file, long size, string sha256, int index)
+    private static async Task<Run> RunPeerNetAsync(IPlaywright playwright, Uri hub, string probe, string file, long size, string sha256, int index, string? profileDir)
     {
         await using var sender = await BrowserSide.LaunchAsync(playwright, "PeerNet sender");
         await sender.Page.GotoAsync(hub.ToString());
@@ -158,11 +174,11 @@ public static class BrowserSharingBenchmark
         await receiver.Page.AddInitScriptAsync(probe);
         // The web app's default piece size up to 4 GiB (docs/sharing.md §2).
         var pieceSize = size <= 4L << 30 ? 256L << 10 : 0;
-        return await MeasureAsync(Case.PeerNet, index, sender, receiver, link, size, sha256, prepare, pieceSize);
+        return await MeasureAsync(Case.PeerNet, index, sender, receiver, link, size, sha256, prepare, pieceSize, profileDir);
     }
 
     /// <summary>WebTorrent: page A seeds the file picked in its input; page B adds the magnet link.</summary>
-    private static async Task<Run> RunWebTorrentAsync(IPlaywright playwright, Uri server, string file, long size, string sha256, int index)
+    private static async Task<Run> RunWebTorrentAsync(IPlaywright playwright, Uri server, string file, long size, string sha256, int index, string? profileDir)
     {
         await using var seeder = await BrowserSide.LaunchAsync(playwright, "WebTorrent seeder");
         await seeder.Page.GotoAsync(new Uri(server, "?role=seed").ToString());
@@ -175,15 +191,47 @@ public static class BrowserSharingBenchmark
 
         await using var downloader = await BrowserSide.LaunchAsync(playwright, "WebTorrent downloader");
         var url = new Uri(server, "?role=get&magnet=" + Uri.EscapeDataString(magnet)).ToString();
-        return await MeasureAsync(Case.WebTorrent, index, seeder, downloader, url, size, sha256, prepare, seeding.GetProperty("pieceLength").GetInt64());
+        return await MeasureAsync(Case.WebTorrent, index, seeder, downloader, url, size, sha256, prepare, seeding.GetProperty("pieceLength").GetInt64(), profileDir);
+    }
+
+    /// <summary>
+    /// The ceiling: the throughput benchmark's Chromium pair (its page, its browsers) sending the same
+    /// number of bytes one way in PeerNet's block size; timed from the first send to the last byte.
+    /// </summary>
+    private static async Task<Run> RunChannelAsync(IPlaywright playwright, HubServer hub, long size, int index)
+    {
+        var page = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "throughput.html"));
+        var room = "sb-" + Guid.NewGuid().ToString("N")[..8];
+        PeerSpec Spec(string role) => new(role, hub.Url, hub.SignalingUrl, room, size, ChannelChunk, ChannelHighWater, "127.0.0.1");
+        await using var receiver = await BenchPeer.StartAsync(PeerKind.Chromium, Spec("receive"), playwright, page);
+        await using var sender = await BenchPeer.StartAsync(PeerKind.Chromium, Spec("send"), playwright, page);
+        await sender.WaitEventAsync("open", TimeSpan.FromSeconds(60));
+        await receiver.WaitEventAsync("open", TimeSpan.FromSeconds(60));
+        await Task.Delay(1000);
+        var load = LoadAverage();
+        var senderCpu0 = sender.Tree.CpuSeconds();
+        var receiverCpu0 = receiver.Tree.CpuSeconds();
+        long senderPeak = sender.Tree.RssBytes(), receiverPeak = receiver.Tree.RssBytes();
+        await sender.GoAsync();
+        var done = await receiver.WaitEventAsync("done", TimeSpan.FromSeconds(60 + size / 1e6));
+        var senderCpu = sender.Tree.CpuSeconds() - senderCpu0;
+        var receiverCpu = receiver.Tree.CpuSeconds() - receiverCpu0;
+        senderPeak = Math.Max(senderPeak, sender.Tree.RssBytes());
+        receiverPeak = Math.Max(receiverPeak, receiver.Tree.RssBytes());
+        var sent = await sender.WaitEventAsync("sent", TimeSpan.FromSeconds(30));
+        var seconds = (done.GetProperty("lastByteMs").GetDouble() - sent.GetProperty("firstSendMs").GetDouble()) / 1000;
+        var ok = done.GetProperty("bytes").GetInt64() == size && done.GetProperty("errors").GetInt64() == 0;
+        return new Run(Case.Channel, index, size, 0, 0, 0, seconds, double.NaN, senderCpu, receiverCpu, senderPeak, receiverPeak,
+            ChannelChunk, "none (counted, checked, dropped)", ok, load);
     }
 
     /// <summary>Opens <paramref name="url"/> in the receiver and meters both browsers until it reports 'complete'.</summary>
     private static async Task<Run> MeasureAsync(Case c, int index, BrowserSide sender, BrowserSide receiver, string url, long size, string sha256,
-        double prepare, long pieceSize)
+        double prepare, long pieceSize, string? profileDir)
     {
         // Let the sender's work (sealing, hashing, storing) and the receiver's start-up settle first.
         await Task.Delay(1000);
+        var load = LoadAverage();
         var senderCpu0 = sender.Tree.CpuSeconds();
         var receiverCpu0 = receiver.Tree.CpuSeconds();
         long senderPeak = sender.Tree.RssBytes(), receiverPeak = receiver.Tree.RssBytes();
@@ -206,9 +254,20 @@ public static class BrowserSharingBenchmark
         {
             await receiver.Page.GotoAsync(url, new PageGotoOptions { WaitUntil = WaitUntilState.Commit });
             // At least 1 MB/s, or something is wrong.
-            complete = await receiver.WaitEventAsync("complete", TimeSpan.FromSeconds(60 + size / 1e6));
+            var timeout = TimeSpan.FromSeconds(60 + size / 1e6);
+            Profiler? profiler = null;
+            if (profileDir is not null)
+            {
+                // From 'info' on: the downloading page's first navigation may change its renderer.
+                await receiver.WaitEventAsync("info", timeout);
+                profiler = await Profiler.StartAsync(sender.Page, receiver.Page);
+            }
+            complete = await receiver.WaitEventAsync("complete", timeout);
             senderCpu = sender.Tree.CpuSeconds() - senderCpu0;
             receiverCpu = receiver.Tree.CpuSeconds() - receiverCpu0;
+            if (profiler is not null)
+                await profiler.StopAsync(Path.Combine(profileDir!, $"{c.ToString().ToLowerInvariant()}-{index + 1}-sender.cpuprofile"),
+                    Path.Combine(profileDir!, $"{c.ToString().ToLowerInvariant()}-{index + 1}-receiver.cpuprofile"));
         }
         finally
         {
@@ -228,51 +287,112 @@ public static class BrowserSharingBenchmark
         var store = complete.TryGetProperty("store", out var s) ? s.GetString() ?? "" : "";
         return new Run(c, index, size, prepare, Ms("connected"), Ms("info"), complete.GetProperty("ms").GetDouble() / 1000,
             check.GetProperty("ms").GetDouble() / 1000, senderCpu, receiverCpu, senderPeak, receiverPeak, pieceSize, store,
-            string.Equals(got, sha256, StringComparison.OrdinalIgnoreCase));
+            string.Equals(got, sha256, StringComparison.OrdinalIgnoreCase), load);
     }
 
-    private static string Label(Case c) => c == Case.PeerNet ? "PeerNet web app" : $"WebTorrent {WebTorrentServer.WebTorrentVersion}";
+    /// <summary>The V8 sampling profiler of two pages' main threads, through the DevTools protocol.</summary>
+    private sealed class Profiler(ICDPSession sender, ICDPSession receiver)
+    {
+        public static async Task<Profiler> StartAsync(IPage sender, IPage receiver)
+        {
+            var profiler = new Profiler(await sender.Context.NewCDPSessionAsync(sender), await receiver.Context.NewCDPSessionAsync(receiver));
+            foreach (var session in new[] { profiler._sender, profiler._receiver })
+            {
+                await session.SendAsync("Profiler.enable");
+                await session.SendAsync("Profiler.setSamplingInterval", new Dictionary<string, object> { ["interval"] = 200 });
+                await session.SendAsync("Profiler.start");
+            }
+            return profiler;
+        }
 
-    private static string Describe(Run r) => string.Create(CultureInfo.InvariantCulture,
-        $"  #{r.Index + 1} {Label(r.Case),-22} {r.CompleteSeconds,6:F2} s  {r.MBps,6:F1} MB/s  (connected {r.ConnectedSeconds:F2} s, info {r.InfoSeconds:F2} s, "
-        + $"checked {r.CheckedSeconds:F2} s)  CPU sender {r.SenderCpu:F2} s + receiver {r.ReceiverCpu:F2} s  peak RSS {r.SenderPeakRss >> 20} + {r.ReceiverPeakRss >> 20} MiB  "
-        + $"sender ready in {r.PrepareSeconds:F2} s  store: {r.Store}{(r.Identical ? "" : "  DIFFERENT BYTES")}");
+        private readonly ICDPSession _sender = sender;
+        private readonly ICDPSession _receiver = receiver;
+
+        public async Task StopAsync(string senderFile, string receiverFile)
+        {
+            foreach (var (session, file) in new[] { (_sender, senderFile), (_receiver, receiverFile) })
+            {
+                var result = await session.SendAsync("Profiler.stop");
+                if (result is { } r) await File.WriteAllTextAsync(file, r.GetProperty("profile").GetRawText());
+                await session.DetachAsync();
+            }
+        }
+    }
+
+    /// <summary>The 1-minute load average: the machine is shared, and a busy one slows both cases.</summary>
+    private static double LoadAverage()
+    {
+        try
+        {
+            return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return double.NaN;
+        }
+    }
+
+    private static string Label(Case c) => c switch
+    {
+        Case.PeerNet => "PeerNet web app",
+        Case.WebTorrent => $"WebTorrent {WebTorrentServer.WebTorrentVersion}",
+        _ => "bare data channel",
+    };
+
+    private static string Describe(Run r) => r.Case == Case.Channel
+        ? string.Create(CultureInfo.InvariantCulture, $"  #{r.Index + 1} {Label(r.Case),-22} {r.CompleteSeconds,6:F2} s  {r.MBps,6:F1} MB/s  (first send to last byte)  CPU sender {r.SenderCpu:F2} s + receiver {r.ReceiverCpu:F2} s  "
+            + $"peak RSS {r.SenderPeakRss >> 20} + {r.ReceiverPeakRss >> 20} MiB  load {r.LoadAverage:F1}{(r.Identical ? "" : "  BAD BYTES")}")
+        : string.Create(CultureInfo.InvariantCulture, $"  #{r.Index + 1} {Label(r.Case),-22} {r.CompleteSeconds,6:F2} s  {r.MBps,6:F1} MB/s  (connected {r.ConnectedSeconds:F2} s, info {r.InfoSeconds:F2} s, "
+            + $"then {r.TransferMBps:F1} MB/s; checked {r.CheckedSeconds:F2} s)  CPU sender {r.SenderCpu:F2} s + receiver {r.ReceiverCpu:F2} s  peak RSS {r.SenderPeakRss >> 20} + {r.ReceiverPeakRss >> 20} MiB  "
+            + $"sender ready in {r.PrepareSeconds:F2} s  store: {r.Store}  load {r.LoadAverage:F1}{(r.Identical ? "" : "  DIFFERENT BYTES")}");
 
     private static string Report(List<Run> runs, long size, int repeat, string machine)
     {
         var text = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
         text.AppendLine(machine).AppendLine();
-        text.AppendLine(CultureInfo.InvariantCulture, $"#### {FormatSize(size)}, one sender → one downloader, loopback{(repeat > 1 ? $" (median of {repeat} by time)" : "")}");
+        text.AppendLine(inv, $"#### {FormatSize(size)}, one sender → one downloader, loopback{(repeat > 1 ? $" (median of {repeat} by time)" : "")}");
         text.AppendLine();
-        text.AppendLine("| case | time to complete, s | MB/s | connected / info known at, s | app's SHA-256 shown at, s | CPU s sender + receiver | peak RSS sender / receiver, MiB | piece size | downloader's store |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        text.AppendLine("| case | time to complete, s | MB/s | connected / info known at, s | MB/s after info | app's SHA-256 shown at, s | CPU s sender + receiver | peak RSS sender / receiver, MiB | piece (message) size | downloader's store |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         var medians = new Dictionary<Case, Run>();
-        foreach (var c in new[] { Case.PeerNet, Case.WebTorrent })
+        foreach (var c in new[] { Case.PeerNet, Case.WebTorrent, Case.Channel })
         {
             var list = runs.Where(r => r.Case == c).OrderBy(r => r.CompleteSeconds).ToList();
             if (list.Count == 0) continue;
             var m = medians[c] = list[list.Count / 2];
-            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {Label(c)} | {m.CompleteSeconds:F2} | **{m.MBps:F1}** | {m.ConnectedSeconds:F2} / {m.InfoSeconds:F2} | {(c == Case.PeerNet ? m.CheckedSeconds.ToString("F2", CultureInfo.InvariantCulture) : "—")} "
+            var app = c != Case.Channel;
+            text.AppendLine(string.Create(inv,
+                $"| {Label(c)} | {m.CompleteSeconds:F2}{(app ? "" : " ¹")} | **{m.MBps:F1}** | {(app ? $"{m.ConnectedSeconds:F2} / {m.InfoSeconds:F2}" : "—")} | {(app ? m.TransferMBps.ToString("F1", inv) : "—")} "
+                + $"| {(c == Case.PeerNet ? m.CheckedSeconds.ToString("F2", inv) : "—")} "
                 + $"| {m.SenderCpu:F2} + {m.ReceiverCpu:F2} = {m.SenderCpu + m.ReceiverCpu:F2} | {m.SenderPeakRss / 1048576.0:F0} / {m.ReceiverPeakRss / 1048576.0:F0} "
-                + $"| {FormatSize(m.PieceSize)} | {m.Store} |{(list.All(r => r.Identical) ? "" : " **bytes differed!**")}"));
+                + $"| {FormatSize(m.PieceSize)}{(app ? "" : " messages")} | {m.Store} |{(list.All(r => r.Identical) ? "" : " **bytes differed!**")}"));
         }
         text.AppendLine();
         if (medians.TryGetValue(Case.PeerNet, out var p) && medians.TryGetValue(Case.WebTorrent, out var w))
         {
-            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            text.AppendLine(string.Create(inv,
                 $"PeerNet ÷ WebTorrent: MB/s **{p.MBps / w.MBps:F2}×** (time {p.CompleteSeconds / w.CompleteSeconds:F2}×), "
-                + $"CPU s (both browsers) {(p.SenderCpu + p.ReceiverCpu) / (w.SenderCpu + w.ReceiverCpu):F2}×."));
-            text.AppendLine();
+                + $"CPU s of both browsers {(p.SenderCpu + p.ReceiverCpu) / (w.SenderCpu + w.ReceiverCpu):F2}×."));
         }
+        if (medians.TryGetValue(Case.Channel, out var ch))
+        {
+            foreach (var c in new[] { Case.PeerNet, Case.WebTorrent })
+                if (medians.TryGetValue(c, out var m))
+                    text.AppendLine(string.Create(inv, $"{Label(c)} after info ÷ bare data channel: {m.TransferMBps / ch.MBps:F2}×."));
+            text.AppendLine();
+            text.AppendLine("¹ bare data channel: from the first send to the last byte, no setup; the same bytes one way in 32 KiB messages.");
+        }
+        text.AppendLine();
         text.AppendLine("Every run, in the order run:");
         text.AppendLine();
-        text.AppendLine("| # | case | time to complete, s | MB/s | CPU s sender + receiver | same bytes |");
-        text.AppendLine("|---:|---|---:|---:|---:|---|");
+        text.AppendLine("| # | case | time to complete, s | MB/s | MB/s after info | CPU s sender + receiver | load avg | same bytes |");
+        text.AppendLine("|---:|---|---:|---:|---:|---:|---:|---|");
         foreach (var r in runs)
         {
-            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Index + 1} | {Label(r.Case)} | {r.CompleteSeconds:F2} | {r.MBps:F1} | {r.SenderCpu:F2} + {r.ReceiverCpu:F2} | {(r.Identical ? "yes" : "**no**")} |"));
+            text.AppendLine(string.Create(inv,
+                $"| {r.Index + 1} | {Label(r.Case)} | {r.CompleteSeconds:F2} | {r.MBps:F1} | {(r.Case == Case.Channel ? "—" : r.TransferMBps.ToString("F1", inv))} "
+                + $"| {r.SenderCpu:F2} + {r.ReceiverCpu:F2} | {r.LoadAverage:F1} | {(r.Identical ? "yes" : "**no**")} |"));
         }
         return text.ToString();
     }
