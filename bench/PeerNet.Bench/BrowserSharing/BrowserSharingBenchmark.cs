@@ -278,6 +278,8 @@ public static class BrowserSharingBenchmark
         var got = check.GetProperty("sha256").GetString() ?? "";
         if (!string.Equals(got, sha256, StringComparison.OrdinalIgnoreCase))
             Console.WriteLine($"  {c}: THE DOWNLOAD DIFFERS: SHA-256 {got}, expected {sha256}");
+        if (await WaitOptionalAsync(receiver, "storage") is { } storage)
+            Console.WriteLine($"  {receiver.Who}: the origin's storage holds {storage.GetProperty("usage").GetInt64() / 1048576.0:F1} MiB after the download (OPFS counts in it)");
         foreach (var e in receiver.Events())
         {
             var name = e.GetProperty("event").GetString() ?? "";
@@ -316,6 +318,18 @@ public static class BrowserSharingBenchmark
                 if (result is { } r) await File.WriteAllTextAsync(file, r.GetProperty("profile").GetRawText());
                 await session.DetachAsync();
             }
+        }
+    }
+
+    private static async Task<JsonElement?> WaitOptionalAsync(BrowserSide side, string name)
+    {
+        try
+        {
+            return await side.WaitEventAsync(name, TimeSpan.FromSeconds(5));
+        }
+        catch (TimeoutException)
+        {
+            return null;
         }
     }
 

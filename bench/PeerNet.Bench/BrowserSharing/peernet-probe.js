@@ -21,8 +21,10 @@
     if (view.dataset.state === 'complete') emit('complete', { store: view.dataset.storage ?? '' });
     // The file's row says 'verified' once the app has also computed the SHA-256 it shows.
     const row = view.querySelector('[data-testid=file-row][data-index="0"]');
-    if (row?.dataset.state === 'verified') {
+    if (row?.dataset.state === 'verified' && !seen.has('checked')) {
       emit('checked', { sha256: row.querySelector('[data-testid=file-sha256]')?.textContent?.trim() ?? '' });
+      // Where the bytes went: the origin's storage use (OPFS counts in it).
+      navigator.storage.estimate().then((e) => emit('storage', { usage: e.usage ?? 0 }), () => {});
     }
     // A failed download stops the run; an error the app shows and may clear again (sender
     // offline, a peer left) is only reported.
