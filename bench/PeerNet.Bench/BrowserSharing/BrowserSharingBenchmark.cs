@@ -49,7 +49,7 @@ public static class BrowserSharingBenchmark
     /// <summary>One download: what the downloading page reported, and the browsers' CPU over it.</summary>
     internal sealed record Run(Case Case, int Index, long Bytes, double PrepareSeconds, double ConnectedSeconds, double InfoSeconds,
         double CompleteSeconds, double CheckedSeconds, double SenderCpu, double ReceiverCpu, long SenderPeakRss, long ReceiverPeakRss,
-        long PieceSize, string Store, bool Identical, double LoadAverage)
+        long PieceSize, string Store, bool Identical, double LoadAverage, long UdpDrops)
     {
         public double MBps => Bytes / 1e6 / CompleteSeconds;
         public double TransferMBps => Bytes / 1e6 / (CompleteSeconds - InfoSeconds);
@@ -212,17 +212,25 @@ public static class BrowserSharingBenchmark
         var senderCpu0 = sender.Tree.CpuSeconds();
         var receiverCpu0 = receiver.Tree.CpuSeconds();
         long senderPeak = sender.Tree.RssBytes(), receiverPeak = receiver.Tree.RssBytes();
+        var threads0 = (Sender: BrowserThreads.Snapshot(sender.Tree), Receiver: BrowserThreads.Snapshot(receiver.Tree));
+        var window = System.Diagnostics.Stopwatch.StartNew();
+        var drops0 = UdpReceiveBufferErrors();
         await sender.GoAsync();
         var done = await receiver.WaitEventAsync("done", TimeSpan.FromSeconds(60 + size / 1e6));
         var senderCpu = sender.Tree.CpuSeconds() - senderCpu0;
         var receiverCpu = receiver.Tree.CpuSeconds() - receiverCpu0;
+        var threads1 = (Sender: BrowserThreads.Snapshot(sender.Tree), Receiver: BrowserThreads.Snapshot(receiver.Tree));
+        var drops = UdpReceiveBufferErrors() - drops0;
+        window.Stop();
+        Console.WriteLine($"  channel sender threads: {BrowserThreads.Top(threads0.Sender, threads1.Sender, window.Elapsed.TotalSeconds)}");
+        Console.WriteLine($"  channel receiver threads: {BrowserThreads.Top(threads0.Receiver, threads1.Receiver, window.Elapsed.TotalSeconds)}");
         senderPeak = Math.Max(senderPeak, sender.Tree.RssBytes());
         receiverPeak = Math.Max(receiverPeak, receiver.Tree.RssBytes());
         var sent = await sender.WaitEventAsync("sent", TimeSpan.FromSeconds(30));
         var seconds = (done.GetProperty("lastByteMs").GetDouble() - sent.GetProperty("firstSendMs").GetDouble()) / 1000;
         var ok = done.GetProperty("bytes").GetInt64() == size && done.GetProperty("errors").GetInt64() == 0;
         return new Run(Case.Channel, index, size, 0, 0, 0, seconds, double.NaN, senderCpu, receiverCpu, senderPeak, receiverPeak,
-            ChannelChunk, "none (counted, checked, dropped)", ok, load);
+            ChannelChunk, "none (counted, checked, dropped)", ok, load, drops);
     }
 
     /// <summary>Opens <paramref name="url"/> in the receiver and meters both browsers until it reports 'complete'.</summary>
@@ -250,8 +258,14 @@ public static class BrowserSharingBenchmark
         });
         JsonElement complete;
         double senderCpu, receiverCpu;
+        var window = new System.Diagnostics.Stopwatch();
+        (Dictionary<string, double> Sender, Dictionary<string, double> Receiver) threads0, threads1;
+        long drops0, drops;
         try
         {
+            threads0 = (BrowserThreads.Snapshot(sender.Tree), BrowserThreads.Snapshot(receiver.Tree));
+            drops0 = UdpReceiveBufferErrors();
+            window.Start();
             await receiver.Page.GotoAsync(url, new PageGotoOptions { WaitUntil = WaitUntilState.Commit });
             // At least 1 MB/s, or something is wrong.
             var timeout = TimeSpan.FromSeconds(60 + size / 1e6);
@@ -265,6 +279,9 @@ public static class BrowserSharingBenchmark
             complete = await receiver.WaitEventAsync("complete", timeout);
             senderCpu = sender.Tree.CpuSeconds() - senderCpu0;
             receiverCpu = receiver.Tree.CpuSeconds() - receiverCpu0;
+            threads1 = (BrowserThreads.Snapshot(sender.Tree), BrowserThreads.Snapshot(receiver.Tree));
+            drops = UdpReceiveBufferErrors() - drops0;
+            window.Stop();
             if (profiler is not null)
                 await profiler.StopAsync(Path.Combine(profileDir!, $"{c.ToString().ToLowerInvariant()}-{index + 1}-sender.cpuprofile"),
                     Path.Combine(profileDir!, $"{c.ToString().ToLowerInvariant()}-{index + 1}-receiver.cpuprofile"));
@@ -278,6 +295,8 @@ public static class BrowserSharingBenchmark
         var got = check.GetProperty("sha256").GetString() ?? "";
         if (!string.Equals(got, sha256, StringComparison.OrdinalIgnoreCase))
             Console.WriteLine($"  {c}: THE DOWNLOAD DIFFERS: SHA-256 {got}, expected {sha256}");
+        Console.WriteLine($"  {sender.Who} threads: {BrowserThreads.Top(threads0.Sender, threads1.Sender, window.Elapsed.TotalSeconds)}");
+        Console.WriteLine($"  {receiver.Who} threads: {BrowserThreads.Top(threads0.Receiver, threads1.Receiver, window.Elapsed.TotalSeconds)}");
         if (await WaitOptionalAsync(receiver, "storage") is { } storage)
             Console.WriteLine($"  {receiver.Who}: the origin's storage holds {storage.GetProperty("usage").GetInt64() / 1048576.0:F1} MiB after the download (OPFS counts in it)");
         foreach (var e in receiver.Events())
@@ -289,7 +308,7 @@ public static class BrowserSharingBenchmark
         var store = complete.TryGetProperty("store", out var s) ? s.GetString() ?? "" : "";
         return new Run(c, index, size, prepare, Ms("connected"), Ms("info"), complete.GetProperty("ms").GetDouble() / 1000,
             check.GetProperty("ms").GetDouble() / 1000, senderCpu, receiverCpu, senderPeak, receiverPeak, pieceSize, store,
-            string.Equals(got, sha256, StringComparison.OrdinalIgnoreCase), load);
+            string.Equals(got, sha256, StringComparison.OrdinalIgnoreCase), load, drops);
     }
 
     /// <summary>The V8 sampling profiler of two pages' main threads, through the DevTools protocol.</summary>
@@ -333,6 +352,15 @@ public static class BrowserSharingBenchmark
         }
     }
 
+    /// <summary>UDP datagrams dropped because a socket's receive buffer was full (this namespace's /proc/net/snmp RcvbufErrors).</summary>
+    private static long UdpReceiveBufferErrors()
+    {
+        var lines = File.ReadAllLines("/proc/net/snmp").Where(l => l.StartsWith("Udp:", StringComparison.Ordinal)).ToArray();
+        if (lines.Length != 2) return 0;
+        var index = Array.IndexOf(lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries), "RcvbufErrors");
+        return index > 0 ? long.Parse(lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[index], CultureInfo.InvariantCulture) : 0;
+    }
+
     /// <summary>The 1-minute load average: the machine is shared, and a busy one slows both cases.</summary>
     private static double LoadAverage()
     {
@@ -355,10 +383,10 @@ public static class BrowserSharingBenchmark
 
     private static string Describe(Run r) => r.Case == Case.Channel
         ? string.Create(CultureInfo.InvariantCulture, $"  #{r.Index + 1} {Label(r.Case),-22} {r.CompleteSeconds,6:F2} s  {r.MBps,6:F1} MB/s  (first send to last byte)  CPU sender {r.SenderCpu:F2} s + receiver {r.ReceiverCpu:F2} s  "
-            + $"peak RSS {r.SenderPeakRss >> 20} + {r.ReceiverPeakRss >> 20} MiB  load {r.LoadAverage:F1}{(r.Identical ? "" : "  BAD BYTES")}")
+            + $"peak RSS {r.SenderPeakRss >> 20} + {r.ReceiverPeakRss >> 20} MiB  UDP drops {r.UdpDrops}  load {r.LoadAverage:F1}{(r.Identical ? "" : "  BAD BYTES")}")
         : string.Create(CultureInfo.InvariantCulture, $"  #{r.Index + 1} {Label(r.Case),-22} {r.CompleteSeconds,6:F2} s  {r.MBps,6:F1} MB/s  (connected {r.ConnectedSeconds:F2} s, info {r.InfoSeconds:F2} s, "
             + $"then {r.TransferMBps:F1} MB/s; checked {r.CheckedSeconds:F2} s)  CPU sender {r.SenderCpu:F2} s + receiver {r.ReceiverCpu:F2} s  peak RSS {r.SenderPeakRss >> 20} + {r.ReceiverPeakRss >> 20} MiB  "
-            + $"sender ready in {r.PrepareSeconds:F2} s  store: {r.Store}  load {r.LoadAverage:F1}{(r.Identical ? "" : "  DIFFERENT BYTES")}");
+            + $"sender ready in {r.PrepareSeconds:F2} s  store: {r.Store}  UDP drops {r.UdpDrops}  load {r.LoadAverage:F1}{(r.Identical ? "" : "  DIFFERENT BYTES")}");
 
     private static string Report(List<Run> runs, long size, int repeat, string machine)
     {
@@ -400,13 +428,13 @@ public static class BrowserSharingBenchmark
         text.AppendLine();
         text.AppendLine("Every run, in the order run:");
         text.AppendLine();
-        text.AppendLine("| # | case | time to complete, s | MB/s | MB/s after info | CPU s sender + receiver | load avg | same bytes |");
-        text.AppendLine("|---:|---|---:|---:|---:|---:|---:|---|");
+        text.AppendLine("| # | case | time to complete, s | MB/s | MB/s after info | CPU s sender + receiver | UDP datagrams dropped | load avg | same bytes |");
+        text.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---|");
         foreach (var r in runs)
         {
             text.AppendLine(string.Create(inv,
                 $"| {r.Index + 1} | {Label(r.Case)} | {r.CompleteSeconds:F2} | {r.MBps:F1} | {(r.Case == Case.Channel ? "—" : r.TransferMBps.ToString("F1", inv))} "
-                + $"| {r.SenderCpu:F2} + {r.ReceiverCpu:F2} | {r.LoadAverage:F1} | {(r.Identical ? "yes" : "**no**")} |"));
+                + $"| {r.SenderCpu:F2} + {r.ReceiverCpu:F2} | {r.UdpDrops} | {r.LoadAverage:F1} | {(r.Identical ? "yes" : "**no**")} |"));
         }
         return text.ToString();
     }
