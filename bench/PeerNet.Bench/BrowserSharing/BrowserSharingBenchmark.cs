@@ -395,8 +395,8 @@ public static class BrowserSharingBenchmark
         text.AppendLine(machine).AppendLine();
         text.AppendLine(inv, $"#### {FormatSize(size)}, one sender → one downloader, loopback{(repeat > 1 ? $" (median of {repeat} by time)" : "")}");
         text.AppendLine();
-        text.AppendLine("| case | time to complete, s | MB/s | connected / info known at, s | MB/s after info | app's SHA-256 shown at, s | CPU s sender + receiver | peak RSS sender / receiver, MiB | piece (message) size | downloader's store |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        text.AppendLine("| case | time to complete, s | MB/s | connected / info known at, s | MB/s after info | app's SHA-256 shown at, s | CPU s sender + receiver | peak RSS sender / receiver, MiB | UDP datagrams dropped | piece (message) size | downloader's store |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         var medians = new Dictionary<Case, Run>();
         foreach (var c in new[] { Case.PeerNet, Case.WebTorrent, Case.Channel })
         {
@@ -407,7 +407,7 @@ public static class BrowserSharingBenchmark
             text.AppendLine(string.Create(inv,
                 $"| {Label(c)} | {m.CompleteSeconds:F2}{(app ? "" : " ¹")} | **{m.MBps:F1}** | {(app ? $"{m.ConnectedSeconds:F2} / {m.InfoSeconds:F2}" : "—")} | {(app ? m.TransferMBps.ToString("F1", inv) : "—")} "
                 + $"| {(c == Case.PeerNet ? m.CheckedSeconds.ToString("F2", inv) : "—")} "
-                + $"| {m.SenderCpu:F2} + {m.ReceiverCpu:F2} = {m.SenderCpu + m.ReceiverCpu:F2} | {m.SenderPeakRss / 1048576.0:F0} / {m.ReceiverPeakRss / 1048576.0:F0} "
+                + $"| {m.SenderCpu:F2} + {m.ReceiverCpu:F2} = {m.SenderCpu + m.ReceiverCpu:F2} | {m.SenderPeakRss / 1048576.0:F0} / {m.ReceiverPeakRss / 1048576.0:F0} | {m.UdpDrops} "
                 + $"| {FormatSize(m.PieceSize)}{(app ? "" : " messages")} | {m.Store} |{(list.All(r => r.Identical) ? "" : " **bytes differed!**")}"));
         }
         text.AppendLine();
