@@ -26,6 +26,8 @@ if (args.Length > 0 && args[0] == "sharing")
     return PeerNet.Bench.Sharing.SharingBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "swarm")
     return await PeerNet.Bench.Sharing.SwarmBenchmark.RunAsync(args[1..]);
+if (args.Length > 0 && args[0] == "sharing-browser")
+    return await PeerNet.Bench.BrowserSharing.BrowserSharingBenchmark.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "connections-server")
     return await PeerNet.Bench.Connections.ConnectionsBenchmark.RunServerModeAsync();
 
@@ -39,6 +41,7 @@ Console.Error.WriteLine("  throughput  one-way bulk transfer in 64 KiB messages:
 Console.Error.WriteLine("  throughput-micro  BenchmarkDotNet (memory diagnoser): one 64 KiB message through two in-memory DTLS+SCTP transports");
 Console.Error.WriteLine("  sharing     sealing + hashing throughput per core (256 KiB pieces): seal+leaf, verify+open, vs the raw BCL primitives");
 Console.Error.WriteLine("  swarm       one item downloaded from 1, 2 and 4 seeders each capped at the same upload rate: time, MB/s, speed-up");
+Console.Error.WriteLine("  sharing-browser  the same file shared browser to browser (Chromium): PeerNet's web app vs WebTorrent, time to complete, MB/s, CPU");
 Console.Error.WriteLine("  connections N data channels held by one server process on one UDP port (IceUdpMux) vs aiortc: memory, threads, echo rate");
 Console.Error.WriteLine();
 Console.Error.WriteLine(BenchOptions.Usage);
@@ -54,4 +57,6 @@ Console.Error.WriteLine();
 Console.Error.WriteLine(PeerNet.Bench.Sharing.SharingBenchmark.Usage);
 Console.Error.WriteLine();
 Console.Error.WriteLine(PeerNet.Bench.Sharing.SwarmBenchmark.Usage);
+Console.Error.WriteLine();
+Console.Error.WriteLine(PeerNet.Bench.BrowserSharing.BrowserSharingBenchmark.Usage);
 return 2;
