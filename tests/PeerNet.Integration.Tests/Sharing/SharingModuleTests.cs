@@ -127,6 +127,13 @@ public sealed class SharingModuleTests(BrowserFixture browser, ITestOutputHelper
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Room_offers_again_to_a_member_whose_connection_never_opened_until_it_leaves()
+    {
+        var page = await PageAsync();
+        await CheckAsync(page, "roomRedial");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Store_keeps_recorded_pieces_across_a_reload_and_completes_the_files()
     {
         var page = await PageAsync();

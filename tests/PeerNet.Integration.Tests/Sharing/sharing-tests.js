@@ -1074,6 +1074,47 @@ export async function streaming() {
   return c.result();
 }
 
+// --- room: reconnecting ------------------------------------------------------------------------
+
+/**
+ * SwarmRoom offers again to a member whose connection (ours to offer) never opened, with backoff,
+ * and stops once the member leaves; offers it answered are never redialled by it.
+ */
+export async function roomRedial() {
+  const c = new Checker();
+  const offers = [];
+  const sig = new EventTarget();
+  sig.iceServers = [];
+  sig.join = async () => ['M1'];
+  sig.signal = (to, data) => { if (data?.type === 'offer') offers.push({ to, at: performance.now() }); };
+  sig.leaveAllNow = () => {};
+  const swarm = new EventTarget();
+  swarm.state = 'running';
+  swarm.maxConnections = 30;
+  swarm.canConnect = () => true;
+  const logs = [];
+  const room = new roomMod.SwarmRoom({ swarm, signaling: sig, cidText: 'x'.repeat(43), connectTimeoutMs: 400, log: (t) => logs.push(t) });
+  const t0 = performance.now();
+  await room.join();
+  // Nobody answers: the first offer times out (0.4 s), the next goes 2 s later, the one after 4 s later.
+  while (offers.length < 3 && performance.now() - t0 < 12000) await new Promise((r) => setTimeout(r, 50));
+  c.eq(offers.length, 3, `offers to the silent member: ${JSON.stringify(offers.map((o) => Math.round(o.at - t0)))}`);
+  if (offers.length >= 3) {
+    const gap1 = offers[1].at - offers[0].at;
+    const gap2 = offers[2].at - offers[1].at;
+    c.ok(gap1 >= 2300 && gap1 < 3500, `first redial after the 0.4 s timeout and 2 s: ${Math.round(gap1)} ms`);
+    c.ok(gap2 >= 4300 && gap2 < 5500, `second redial after 4 s more: ${Math.round(gap2)} ms`);
+  }
+  c.ok(logs.some((l) => l.includes('reconnecting in 2 s (attempt 1 of 6)')), `logged: ${logs.join(' | ')}`);
+  // The member leaves: no more offers.
+  sig.dispatchEvent(new CustomEvent('peer-left', { detail: { room: room.room, id: 'M1' } }));
+  const before = offers.length;
+  await new Promise((r) => setTimeout(r, 9000));
+  c.eq(offers.length, before, 'no offers after the member left');
+  room.leave();
+  return c.result();
+}
+
 // --- OPFS store and resume --------------------------------------------------------------------
 
 /** Part 1: stores some pieces of an item; returns what the reload needs. */
