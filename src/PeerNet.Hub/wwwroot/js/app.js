@@ -401,12 +401,15 @@ async function startGetView() {
       : await openStore({ cid, cidText, info, layout });
     fileDone = layout.fileSizes.map(() => 0);
     for (let i = 0; i < layout.pieceCount; i++) if (store.have[i >> 3] & (0x80 >> (i & 7))) countPiece(i);
-    const container = await streamWorker;
-    if (container) {
+    showFiles(manifest);
+    // Audio and video play while they download once the streaming worker controls the page (it
+    // never holds up the download itself).
+    streamWorker.then((container) => {
+      if (!container || finished) return;
       streamer = new MediaStreamer({ container, layout, store, files: manifest.files, log });
       if (swarm) streamer.attach(swarm);
-    }
-    showFiles(manifest);
+      rows.forEach((row, f) => row.offerPlay(streamer.urlFor(f)));
+    });
     store.onFileComplete = (f) => fileComplete(f);
     for (let f = 0; f < manifest.files.length; f++) if (store.complete[f]) fileComplete(f);
     return new KeyedStorage(opened, store);
@@ -423,8 +426,6 @@ async function startGetView() {
     view.dataset.state = 'receiving';
     rows = manifest.files.map((f, i) => newFileRow(f, i));
     list.replaceChildren(...rows.map((r) => r.el));
-    // Audio and video play while they download (the swarm fetches what the player reads first).
-    if (streamer) rows.forEach((row, f) => row.offerPlay(streamer.urlFor(f)));
     byTestId(view, 'overall').hidden = false;
     render();
   };
