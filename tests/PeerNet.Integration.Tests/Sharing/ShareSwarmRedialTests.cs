@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using PeerNet.Sharing;
 using PeerNet.Sharing.Driver;
-using PeerNet.Signaling;
 using Xunit.Abstractions;
 
 namespace PeerNet.Integration.Tests.Sharing;
@@ -12,30 +11,12 @@ namespace PeerNet.Integration.Tests.Sharing;
 /// forever beside the only seeder.
 /// </summary>
 [Collection(SharingCliCollection.Name)]
-public sealed class ShareSwarmRedialTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ShareSwarmRedialTests(ITestOutputHelper output) : SwarmOnHubTest
 {
-    private readonly TestFiles _files = new();
-    private SharingHub _hub = null!;
-
-    public async Task InitializeAsync() => _hub = await SharingHub.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _hub.DisposeAsync();
-        _files.Dispose();
-    }
-
-    private async Task<SignalingClient> ConnectAsync()
-    {
-        var signaling = new SignalingClient(new SignalingClientOptions { Url = _hub.Server.SignalingUrl });
-        await signaling.ConnectAsync();
-        return signaling;
-    }
-
     [Fact(Timeout = 120_000)]
     public async Task A_peer_turned_away_by_a_full_seeder_reconnects_when_a_slot_frees()
     {
-        var file = _files.Random("full.bin", 4L << 20, seed: 91);
+        var file = Files.Random("full.bin", 4L << 20, seed: 91);
         var item = await ItemSealer.SealAsync(ItemSource.FromFile(file));
         using var plain = new PlainPieceSource(item);
         await using var seederSignaling = await ConnectAsync();
@@ -43,14 +24,14 @@ public sealed class ShareSwarmRedialTests(ITestOutputHelper output) : IAsyncLife
 
         // The first downloader takes the seeder's only slot and keeps it after it completes (and,
         // full itself, turns others away too).
-        var first = Path.Combine(_files.Downloads, "first");
+        var first = Path.Combine(Files.Downloads, "first");
         await using var firstSignaling = await ConnectAsync();
         var firstSwarm = await ShareSwarm.StartAsync(firstSignaling, item.Id,
             async (info, token) => await DownloadStore.OpenAsync(first, info, item.Key, token), new ShareSwarmOptions { MaxConnections = 1 });
         await firstSwarm.Completion.WaitAsync(TimeSpan.FromSeconds(60));
 
         // The second is turned away by both: its connections never open (3 s), it waits and offers again.
-        var second = Path.Combine(_files.Downloads, "second");
+        var second = Path.Combine(Files.Downloads, "second");
         await using var secondSignaling = await ConnectAsync();
         var clock = Stopwatch.StartNew();
         await using var secondSwarm = await ShareSwarm.StartAsync(secondSignaling, item.Id,

@@ -13,33 +13,20 @@ namespace PeerNet.Integration.Tests.Sharing;
 /// 8 MB/s disk had 172 of its 192 pieces waiting at once), and the seeder is not taken for stalled while its pieces wait for our disk.
 /// </summary>
 [Collection(SharingCliCollection.Name)]
-public sealed class ShareSwarmSlowDiskTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ShareSwarmSlowDiskTests(ITestOutputHelper output) : SwarmOnHubTest
 {
-    private readonly TestFiles _files = new();
-    private SharingHub _hub = null!;
-
-    public async Task InitializeAsync() => _hub = await SharingHub.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _hub.DisposeAsync();
-        _files.Dispose();
-    }
-
     [Fact(Timeout = 120_000)]
     public async Task Pieces_waiting_for_a_slow_disk_stay_few_and_the_download_is_byte_exact()
     {
-        var file = _files.Random("slow.bin", 32L << 20, seed: 81);
+        var file = Files.Random("slow.bin", 32L << 20, seed: 81);
         var item = await ItemSealer.SealAsync(ItemSource.FromFile(file));
         using var plain = new PlainPieceSource(item);
-        await using var seederSignaling = new SignalingClient(new SignalingClientOptions { Url = _hub.Server.SignalingUrl });
-        await seederSignaling.ConnectAsync();
+        await using var seederSignaling = await ConnectAsync();
         await using var seeder = await ShareSwarm.StartAsync(seederSignaling, plain);
 
         SlowStore? slow = null;
-        var directory = Path.Combine(_files.Downloads, "slow");
-        await using var signaling = new SignalingClient(new SignalingClientOptions { Url = _hub.Server.SignalingUrl });
-        await signaling.ConnectAsync();
+        var directory = Path.Combine(Files.Downloads, "slow");
+        await using var signaling = await ConnectAsync();
         var clock = Stopwatch.StartNew();
         var reported = -1;
         await using (var downloader = await ShareSwarm.StartAsync(signaling, item.Id, async (info, token) =>
