@@ -47,6 +47,85 @@ public sealed partial class SharingCliBrowserTests(BrowserFixture browser, ITest
         }
     }
 
+    /// <summary>
+    /// A 1 GiB file seeded by the CLI downloads into Chromium's disk storage (OPFS) through the web
+    /// app, and the page never holds it: its JavaScript heap and every renderer's peak memory stay far
+    /// below the file's size, and the SHA-256 the page computes from the stored file is the original's.
+    /// </summary>
+    [Fact(Timeout = 300_000)]
+    public async Task A_1_GiB_file_from_the_cli_downloads_in_chromium_without_the_page_holding_it()
+    {
+        var big = Files.Random("one-gib.bin", 1L << 30, seed: 53);
+        var expected = TestFiles.Sha256Hex(big);
+        using var share = CliProcess.Start("share", "share", big, "--hub", Hub.Url.ToString(), "--plain");
+        try
+        {
+            var link = (await share.WaitForLineAsync(LinkLine().ToString(), TimeSpan.FromSeconds(60))).Value;
+            await share.WaitForLineAsync("^seeding: 0 peer", TimeSpan.FromSeconds(30));
+            var receiver = await OpenAsync("receiver", link);
+            await Expect(receiver.GetByTestId("receive-view")).ToHaveAttributeAsync("data-storage", "opfs", new() { Timeout = 30_000 });
+
+            // Every renderer's resident memory, sampled while the gigabyte arrives.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            long peakRenderer = 0;
+            long peakHeap = 0;
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    peakRenderer = Math.Max(peakRenderer, RendererPeakKiB());
+                    await Task.Delay(500);
+                }
+            });
+            var verified = WebApp.WaitVerifiedAsync(receiver, 0, TimeSpan.FromSeconds(240));
+            while (!verified.IsCompleted)
+            {
+                var heap = await receiver.EvaluateAsync<double>("() => performance.memory ? performance.memory.usedJSHeapSize : 0");
+                peakHeap = Math.Max(peakHeap, (long)heap);
+                await Task.WhenAny(verified, Task.Delay(1000));
+            }
+            await verified;
+            await sampling.CancelAsync();
+            await sampler;
+            Output.WriteLine($"1 GiB in {clock.Elapsed.TotalSeconds:0.0} s ({(1L << 30) / 1e6 / clock.Elapsed.TotalSeconds:0.0} MB/s); peak JS heap {peakHeap >> 20} MiB, peak renderer RSS {peakRenderer >> 10} MiB");
+            await Expect(WebApp.FileRow(receiver, 0).GetByTestId("file-sha256")).ToHaveTextAsync(expected);
+            Assert.InRange(peakHeap, 1, 256L << 20);
+            Assert.InRange(peakRenderer, 1, 768L << 10); // KiB: a renderer holding the file would pass 1 GiB
+        }
+        finally
+        {
+            Output.WriteLine("--- share:\n" + share.Output);
+        }
+    }
+
+    /// <summary>The largest VmHWM (KiB) of the Chromium renderer processes on this machine.</summary>
+    private static long RendererPeakKiB()
+    {
+        long peak = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out _)) continue;
+            try
+            {
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
+                if (!cmdline.Contains("--type=renderer", StringComparison.Ordinal)) continue;
+                foreach (var line in File.ReadLines(Path.Combine(dir, "status")))
+                {
+                    if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    {
+                        peak = Math.Max(peak, long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture));
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // the process ended meanwhile
+            }
+        }
+        return peak;
+    }
+
     [Fact(Timeout = 150_000)]
     public async Task Chromium_seeds_and_the_cli_downloads()
     {
