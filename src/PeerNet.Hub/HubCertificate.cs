@@ -64,6 +64,9 @@ public static class HubCertificate
         names.AddIpAddress(IPAddress.IPv6Loopback);
         var host = Environment.MachineName;
         if (!string.IsNullOrWhiteSpace(host) && Uri.CheckHostName(host) == UriHostNameType.Dns) names.AddDnsName(host);
+        // This machine's addresses when the certificate is made: links name a LAN address when the
+        // hub listens on every interface, so a peer that pins nothing still sees a matching name.
+        foreach (var address in LocalAddresses()) names.AddIpAddress(address);
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
@@ -71,6 +74,29 @@ public static class HubCertificate
         var now = DateTimeOffset.UtcNow;
         // 397 days: the longest validity browsers accept for a server certificate.
         return request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(397));
+    }
+
+    private static IEnumerable<IPAddress> LocalAddresses()
+    {
+        System.Net.NetworkInformation.NetworkInterface[] interfaces;
+        try
+        {
+            interfaces = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces();
+        }
+        catch (System.Net.NetworkInformation.NetworkInformationException)
+        {
+            yield break;
+        }
+        foreach (var nic in interfaces)
+        {
+            if (nic.OperationalStatus != System.Net.NetworkInformation.OperationalStatus.Up) continue;
+            foreach (var unicast in nic.GetIPProperties().UnicastAddresses)
+            {
+                var address = unicast.Address;
+                if (IPAddress.IsLoopback(address) || address.IsIPv6LinkLocal || address.IsIPv4MappedToIPv6) continue;
+                yield return address;
+            }
+        }
     }
 
     /// <summary>The SHA-256 fingerprint as colon-separated hex, the way browsers show it.</summary>
