@@ -19,10 +19,17 @@ public class TurnHotPathTests
 {
     private const int Rounds = 5000;
 
-    [Fact]
-    public async Task Relaying_and_binding_over_udp_do_not_allocate_per_packet()
+    // 1: the batched UDP loop (Linux); 0: the portable asynchronous socket loops.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(0)]
+    public async Task Relaying_and_binding_over_udp_do_not_allocate_per_packet(int udpIoThreads)
     {
-        await using var host = await TurnLoopback.StartHostAsync(o => o.Logger = null);
+        await using var host = await TurnLoopback.StartHostAsync(o =>
+        {
+            o.Logger = null;
+            o.UdpIoThreads = udpIoThreads;
+        });
         var server = host.UdpEndPoints[0];
 
         using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
