@@ -9,7 +9,9 @@ namespace PeerNet.Turn;
 /// The buffers of one <see cref="TurnUdpEventLoop"/> thread: a fixed number of slots that
 /// <c>recvmmsg</c> fills (datagram, source address, and a response area beside each), and a queue of
 /// datagrams to send that <see cref="Flush"/> hands to the kernel with one <c>sendmmsg</c> per run of
-/// datagrams leaving the same socket. Slots stay untouched until the flush, so queued sends can point
+/// datagrams leaving the same socket, equal-sized datagrams of one flow joined into one segmented
+/// send (Linux UDP generic segmentation offload: the kernel cuts it into the same datagrams,
+/// after one trip down the stack instead of one each). Slots stay untouched until the flush, so queued sends can point
 /// into them (a relayed payload is sent from where it was received). Native memory, allocated once:
 /// nothing is allocated per datagram. Used by one thread only.
 /// </summary>
@@ -20,14 +22,36 @@ internal sealed unsafe class TurnDatagramBatch : IDisposable
 
     private const int NameStride = 32;
 
+    // How many of the newest groups a queued datagram may join (enough for the flows of one burst).
+    private const int GroupSearch = 16;
+
     private readonly int _capacity;
     private readonly int _slotLength;
     private readonly int _slotStride;
     private readonly nuint _totalLength;
     private readonly int[] _dataOffsets;
+
+    // Queued datagrams, and the chain of each group (-1 ends it).
     private readonly SafeSocketHandle?[] _sendHandles;
     private readonly object?[] _sendContexts;
     private readonly StunAddress[] _sendTo;
+    private readonly int[] _sendNameLengths;
+    private readonly int[] _sendNext;
+
+    // Groups: datagrams of one flow that can leave as one segmented send.
+    private readonly SafeSocketHandle?[] _groupHandles;
+    private readonly int[] _groupHeads;
+    private readonly int[] _groupTails;
+    private readonly int[] _groupCounts;
+    private readonly int[] _groupBytes;
+    private readonly int[] _groupSegments;
+    private readonly bool[] _groupClosed;
+
+    // Messages as handed to sendmmsg: a group or a lone datagram each.
+    private readonly SafeSocketHandle?[] _messageHandles;
+    private readonly int[] _messageFirst;
+    private readonly bool[] _messageSegmented;
+
     private readonly int[] _failedIndex;
     private readonly int[] _failedError;
 
@@ -36,16 +60,22 @@ internal sealed unsafe class TurnDatagramBatch : IDisposable
     private byte* _responses;
     private byte* _receiveNames;
     private byte* _sendNames;
+    private byte* _controls;
     private TurnUdpNative.MultiMessageHeader* _receiveHeaders;
-    private TurnUdpNative.MultiMessageHeader* _sendHeaders;
+    private TurnUdpNative.MultiMessageHeader* _messages;
     private TurnUdpNative.IoVector* _receiveVectors;
     private TurnUdpNative.IoVector* _sendVectors;
+    private TurnUdpNative.IoVector* _messageVectors;
     private int _used;
     private int _sendCount;
+    private int _groupCount;
+    private bool _segmentation;
+    private int _segmentLimit = ushort.MaxValue;
 
     /// <param name="capacity">Datagrams held between flushes.</param>
     /// <param name="slotLength">Bytes per slot: the largest data offset plus datagram length a receive asks for.</param>
-    public TurnDatagramBatch(int capacity, int slotLength)
+    /// <param name="segmentation">Whether equal-sized datagrams of one flow may leave as one segmented send (UDP_SEGMENT).</param>
+    public TurnDatagramBatch(int capacity, int slotLength, bool segmentation = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(slotLength, 1);
@@ -60,7 +90,8 @@ internal sealed unsafe class TurnDatagramBatch : IDisposable
         var names = (nuint)(NameStride * capacity);
         var headers = (nuint)(sizeof(TurnUdpNative.MultiMessageHeader) * capacity);
         var vectors = (nuint)(sizeof(TurnUdpNative.IoVector) * capacity);
-        _totalLength = slots + responses + (2 * names) + (2 * headers) + (2 * vectors);
+        var controls = (nuint)(TurnUdpNative.SegmentControlSpace * capacity);
+        _totalLength = slots + responses + (2 * names) + controls + (2 * headers) + (3 * vectors);
         _memory = (byte*)NativeMemory.AlignedAlloc(_totalLength, 64);
         var p = _memory;
         _slots = p;
@@ -71,19 +102,36 @@ internal sealed unsafe class TurnDatagramBatch : IDisposable
         p += names;
         _sendNames = p;
         p += names;
+        _controls = p;
+        p += controls;
         _receiveHeaders = (TurnUdpNative.MultiMessageHeader*)p;
         p += headers;
-        _sendHeaders = (TurnUdpNative.MultiMessageHeader*)p;
+        _messages = (TurnUdpNative.MultiMessageHeader*)p;
         p += headers;
         _receiveVectors = (TurnUdpNative.IoVector*)p;
         p += vectors;
         _sendVectors = (TurnUdpNative.IoVector*)p;
+        p += vectors;
+        _messageVectors = (TurnUdpNative.IoVector*)p;
         new Span<byte>(_receiveHeaders, (int)(2 * headers)).Clear();
+        _segmentation = segmentation && TurnUdpNative.IsSupported;
 
         _dataOffsets = new int[capacity];
         _sendHandles = new SafeSocketHandle?[capacity];
         _sendContexts = new object?[capacity];
         _sendTo = new StunAddress[capacity];
+        _sendNameLengths = new int[capacity];
+        _sendNext = new int[capacity];
+        _groupHandles = new SafeSocketHandle?[capacity];
+        _groupHeads = new int[capacity];
+        _groupTails = new int[capacity];
+        _groupCounts = new int[capacity];
+        _groupBytes = new int[capacity];
+        _groupSegments = new int[capacity];
+        _groupClosed = new bool[capacity];
+        _messageHandles = new SafeSocketHandle?[capacity];
+        _messageFirst = new int[capacity];
+        _messageSegmented = new bool[capacity];
         _failedIndex = new int[capacity];
         _failedError = new int[capacity];
     }
@@ -102,6 +150,9 @@ internal sealed unsafe class TurnDatagramBatch : IDisposable
 
     /// <summary>Datagrams queued to send.</summary>
     public int PendingSends => _sendCount;
+
+    /// <summary>Whether equal-sized datagrams of one flow still leave as one segmented send (off after the kernel refused it).</summary>
+    public bool Segmentation => _segmentation;
 
     /// <summary>
     /// Receives up to <paramref name="max"/> waiting datagrams from <paramref name="handle"/> without
@@ -228,41 +279,37 @@ internal sealed unsafe class TurnDatagramBatch : IDisposable
             return false;
         }
 
-        var vector = _sendVectors + i;
-        vector->Base = pointer;
-        vector->Length = (nuint)data.Length;
-        var header = _sendHeaders + i;
-        header->Name = name;
-        header->NameLength = (uint)nameLength;
-        header->Vectors = vector;
-        header->VectorCount = 1;
-        header->Control = null;
-        header->ControlLength = 0;
-        header->Flags = 0;
-        header->Length = 0;
+        _sendVectors[i].Base = pointer;
+        _sendVectors[i].Length = (nuint)data.Length;
+        _sendNameLengths[i] = nameLength;
         _sendHandles[i] = handle;
         _sendContexts[i] = context;
         _sendTo[i] = to;
+        _sendNext[i] = -1;
         _sendCount++;
+        Group(i, handle, to, data.Length);
         return true;
     }
 
     /// <summary>
-    /// Sends every queued datagram (one <c>sendmmsg</c> per run leaving the same socket, <c>sendto</c>
-    /// for a run of one), without blocking: a datagram the kernel refuses is reported to
-    /// <paramref name="failures"/> (after the socket is let go, so the callback may take locks) and the
-    /// rest still go. Then every slot is free again.
+    /// Sends every queued datagram without blocking: datagrams of one flow (socket and destination)
+    /// of equal size go as one segmented send (UDP_SEGMENT, when the kernel takes it), and the sends
+    /// leaving one socket in a row go in one <c>sendmmsg</c> (<c>sendto</c> for a lone datagram). A
+    /// datagram the kernel refuses is reported to <paramref name="failures"/> (after the socket is let
+    /// go, so the callback may take locks) and the rest still go. Then every slot is free again.
+    /// Datagrams of one flow leave in the order they were queued.
     /// </summary>
     public void Flush(ITurnUdpHandler? failures)
     {
         ObjectDisposedException.ThrowIf(_memory == null, this);
+        var messages = BuildMessages();
         var failed = 0;
         var start = 0;
-        while (start < _sendCount)
+        while (start < messages)
         {
-            var handle = _sendHandles[start]!;
+            var handle = _messageHandles[start]!;
             var end = start + 1;
-            while (end < _sendCount && ReferenceEquals(_sendHandles[end], handle))
+            while (end < messages && ReferenceEquals(_messageHandles[end], handle))
             {
                 end++;
             }
@@ -277,10 +324,7 @@ internal sealed unsafe class TurnDatagramBatch : IDisposable
             failures?.HandleSendFailure(_sendContexts[i], _sendTo[i], _failedError[f]);
         }
 
-        Array.Clear(_sendHandles, 0, _sendCount);
-        Array.Clear(_sendContexts, 0, _sendCount);
-        _sendCount = 0;
-        _used = 0;
+        Clear();
     }
 
     /// <summary>Forgets what was received and queued without sending it.</summary>
@@ -288,7 +332,9 @@ internal sealed unsafe class TurnDatagramBatch : IDisposable
     {
         Array.Clear(_sendHandles, 0, _sendCount);
         Array.Clear(_sendContexts, 0, _sendCount);
+        Array.Clear(_messageHandles, 0, _sendCount);
         _sendCount = 0;
+        _groupCount = 0;
         _used = 0;
     }
 
@@ -298,10 +344,99 @@ internal sealed unsafe class TurnDatagramBatch : IDisposable
         {
             NativeMemory.AlignedFree(_memory);
             _memory = null;
-            _slots = _responses = _receiveNames = _sendNames = null;
-            _receiveHeaders = _sendHeaders = null;
-            _receiveVectors = _sendVectors = null;
+            _slots = _responses = _receiveNames = _sendNames = _controls = null;
+            _receiveHeaders = _messages = null;
+            _receiveVectors = _sendVectors = _messageVectors = null;
         }
+    }
+
+    // Joins datagram i to the newest group of its flow when it can extend it (segments of one size,
+    // the last may be shorter), else opens a group. Only the newest group of a flow is looked at, so
+    // the flow's order is kept; only the last few groups are searched, so queueing stays cheap.
+    private void Group(int i, SafeSocketHandle handle, in StunAddress to, int length)
+    {
+        var oldest = Math.Max(0, _groupCount - GroupSearch);
+        for (var g = _groupCount - 1; g >= oldest; g--)
+        {
+            if (!ReferenceEquals(_groupHandles[g], handle) || _sendTo[_groupHeads[g]] != to)
+            {
+                continue;
+            }
+
+            if (_segmentation && !_groupClosed[g] && length <= _groupSegments[g] && length > 0 && _groupSegments[g] <= _segmentLimit
+                && _groupCounts[g] < TurnUdpNative.MaxSegments && _groupBytes[g] + length <= TurnUdpNative.MaxSegmentedBytes)
+            {
+                _sendNext[_groupTails[g]] = i;
+                _groupTails[g] = i;
+                _groupCounts[g]++;
+                _groupBytes[g] += length;
+                _groupClosed[g] = length < _groupSegments[g];
+                return;
+            }
+
+            break;
+        }
+
+        var n = _groupCount++;
+        _groupHandles[n] = handle;
+        _groupHeads[n] = _groupTails[n] = i;
+        _groupCounts[n] = 1;
+        _groupBytes[n] = _groupSegments[n] = length;
+        _groupClosed[n] = length == 0;
+    }
+
+    // Lays the groups out as messages: one segmented message per group of two or more, else one
+    // message per datagram; messages leaving one socket end up next to each other when their groups are.
+    private int BuildMessages()
+    {
+        var m = 0;
+        var v = 0;
+        for (var g = 0; g < _groupCount; g++)
+        {
+            var head = _groupHeads[g];
+            if (_groupCounts[g] >= 2)
+            {
+                var header = _messages + m;
+                *header = default;
+                header->Name = _sendNames + (head * NameStride);
+                header->NameLength = (uint)_sendNameLengths[head];
+                header->Vectors = _messageVectors + v;
+                header->VectorCount = (nuint)_groupCounts[g];
+                var control = (TurnUdpNative.SegmentControl*)(_controls + (m * TurnUdpNative.SegmentControlSpace));
+                control->Length = TurnUdpNative.SegmentControlLength;
+                control->Level = TurnUdpNative.SolUdp;
+                control->Type = TurnUdpNative.UdpSegment;
+                control->SegmentSize = (ushort)_groupSegments[g];
+                header->Control = control;
+                header->ControlLength = TurnUdpNative.SegmentControlSpace;
+                for (var i = head; i >= 0; i = _sendNext[i])
+                {
+                    _messageVectors[v++] = _sendVectors[i];
+                }
+
+                _messageHandles[m] = _groupHandles[g];
+                _messageFirst[m] = head;
+                _messageSegmented[m] = true;
+                m++;
+                continue;
+            }
+
+            for (var i = head; i >= 0; i = _sendNext[i])
+            {
+                var header = _messages + m;
+                *header = default;
+                header->Name = _sendNames + (i * NameStride);
+                header->NameLength = (uint)_sendNameLengths[i];
+                header->Vectors = _sendVectors + i;
+                header->VectorCount = 1;
+                _messageHandles[m] = _groupHandles[g];
+                _messageFirst[m] = i;
+                _messageSegmented[m] = false;
+                m++;
+            }
+        }
+
+        return m;
     }
 
     private int SendRun(SafeSocketHandle handle, int start, int end, int failed)
@@ -311,23 +446,22 @@ internal sealed unsafe class TurnDatagramBatch : IDisposable
         {
             handle.DangerousAddRef(ref added);
             var fd = (int)handle.DangerousGetHandle();
-            var i = start;
-            while (i < end)
+            var m = start;
+            while (m < end)
             {
                 int sent;
-                if (end - i == 1)
+                if (end - m == 1 && !_messageSegmented[m])
                 {
-                    var header = _sendHeaders + i;
-                    sent = TurnUdpNative.SendTo(fd, header->Vectors->Base, header->Vectors->Length, TurnUdpNative.MsgDontWait, header->Name, header->NameLength) >= 0 ? 1 : -1;
+                    sent = SendOne(fd, _messageFirst[m]) ? 1 : -1;
                 }
                 else
                 {
-                    sent = TurnUdpNative.SendMessages(fd, _sendHeaders + i, (uint)(end - i), TurnUdpNative.MsgDontWait);
+                    sent = TurnUdpNative.SendMessages(fd, _messages + m, (uint)(end - m), TurnUdpNative.MsgDontWait);
                 }
 
                 if (sent > 0)
                 {
-                    i += sent;
+                    m += sent;
                     continue;
                 }
 
@@ -337,12 +471,34 @@ internal sealed unsafe class TurnDatagramBatch : IDisposable
                     continue;
                 }
 
-                // This datagram is refused (a full send buffer, an unreachable or forbidden
-                // destination): it is lost, like any UDP datagram, and the next ones still go.
-                _failedIndex[failed] = i;
-                _failedError[failed] = error;
-                failed++;
-                i++;
+                if (_messageSegmented[m])
+                {
+                    // The kernel would not take the segmented send (no UDP_SEGMENT here, a device
+                    // without checksum offload, segments over the path MTU, or whatever befell the
+                    // flow): its datagrams go one by one, each failing on its own if it must.
+                    if (error is TurnUdpNative.EIO or TurnUdpNative.ENOPROTOOPT or TurnUdpNative.EOPNOTSUPP)
+                    {
+                        _segmentation = false;
+                    }
+                    else if (error is TurnUdpNative.EINVAL or TurnUdpNative.EMSGSIZE)
+                    {
+                        // Segments this large do not fit the route's MTU: do not try that size again.
+                        _segmentLimit = Math.Min(_segmentLimit, (int)_sendVectors[_messageFirst[m]].Length - 1);
+                    }
+
+                    for (var i = _messageFirst[m]; i >= 0; i = _sendNext[i])
+                    {
+                        failed = SendOneOrRecord(fd, i, failed);
+                    }
+                }
+                else
+                {
+                    // This datagram is refused (a full send buffer, an unreachable or forbidden
+                    // destination): it is lost, like any UDP datagram, and the next ones still go.
+                    failed = Record(_messageFirst[m], error, failed);
+                }
+
+                m++;
             }
         }
         catch (ObjectDisposedException)
@@ -358,6 +514,31 @@ internal sealed unsafe class TurnDatagramBatch : IDisposable
         }
 
         return failed;
+    }
+
+    private bool SendOne(int fd, int i)
+    {
+        while (true)
+        {
+            if (TurnUdpNative.SendTo(fd, _sendVectors[i].Base, _sendVectors[i].Length, TurnUdpNative.MsgDontWait, _sendNames + (i * NameStride), (uint)_sendNameLengths[i]) >= 0)
+            {
+                return true;
+            }
+
+            if (Marshal.GetLastPInvokeError() != TurnUdpNative.EINTR)
+            {
+                return false;
+            }
+        }
+    }
+
+    private int SendOneOrRecord(int fd, int i, int failed) => SendOne(fd, i) ? failed : Record(i, Marshal.GetLastPInvokeError(), failed);
+
+    private int Record(int i, int error, int failed)
+    {
+        _failedIndex[failed] = i;
+        _failedError[failed] = error;
+        return failed + 1;
     }
 
     private byte* Slot(int index) => _slots + ((nint)index * _slotStride);

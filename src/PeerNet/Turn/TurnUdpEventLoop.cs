@@ -58,7 +58,8 @@ internal sealed class TurnUdpRegistration
 /// One thread that serves any number of UDP sockets on Linux: epoll (level-triggered, input only)
 /// tells which sockets have datagrams, <c>recvmmsg</c> takes up to <see cref="ReceiveBurst"/> of them
 /// at once into a <see cref="TurnDatagramBatch"/>, the handler turns them into datagrams to send, and
-/// the batch leaves with one <c>sendmmsg</c> per socket run. This replaces the socket engine's
+/// the batch leaves with one <c>sendmmsg</c> per socket run (equal-sized datagrams of one flow as one
+/// segmented send). This replaces the socket engine's
 /// per-datagram operation objects, completions and system calls on the relay hot path (coturn's relay
 /// threads are built the same way, one datagram per call). A fixed number of these threads serve all
 /// listeners and allocations: no thread is held per allocation. Sockets may be added and removed from
@@ -79,6 +80,7 @@ internal sealed unsafe class TurnUdpEventLoop : IDisposable
     private readonly ITurnUdpHandler _handler;
     private readonly int _slotLength;
     private readonly int _capacity;
+    private readonly bool _segmentation;
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Stack<int> _freeSlots = new();
@@ -99,9 +101,10 @@ internal sealed unsafe class TurnUdpEventLoop : IDisposable
     /// <param name="name">The thread's name.</param>
     /// <param name="slotLength">Room per datagram: at least the largest data offset plus length of any socket added.</param>
     /// <param name="batchCapacity">Datagrams held between flushes.</param>
+    /// <param name="segmentation">Whether equal-sized datagrams of one flow may leave as one segmented send (UDP_SEGMENT).</param>
     /// <exception cref="PlatformNotSupportedException">Not Linux on 64-bit x86 or ARM.</exception>
     /// <exception cref="SocketException">epoll or eventfd could not be created.</exception>
-    public TurnUdpEventLoop(ITurnUdpHandler handler, string name, int slotLength, int batchCapacity = DefaultBatchCapacity)
+    public TurnUdpEventLoop(ITurnUdpHandler handler, string name, int slotLength, int batchCapacity = DefaultBatchCapacity, bool segmentation = true)
     {
         ArgumentNullException.ThrowIfNull(handler);
         if (!IsSupported)
@@ -114,6 +117,7 @@ internal sealed unsafe class TurnUdpEventLoop : IDisposable
         _handler = handler;
         _slotLength = slotLength;
         _capacity = batchCapacity;
+        _segmentation = segmentation;
         _epoll = TurnUdpNative.EpollCreate(TurnUdpNative.EpollCloexec);
         if (_epoll < 0)
         {
@@ -316,7 +320,7 @@ internal sealed unsafe class TurnUdpEventLoop : IDisposable
 
     private void Run()
     {
-        var batch = new TurnDatagramBatch(_capacity, _slotLength);
+        var batch = new TurnDatagramBatch(_capacity, _slotLength, _segmentation);
         var events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * TurnUdpNative.EpollEventSize));
         try
         {

@@ -17,6 +17,25 @@ internal static unsafe partial class TurnUdpNative
     public const int EAGAIN = 11;
     public const int EINTR = 4;
     public const int EAFNOSUPPORT = 97;
+    public const int EIO = 5;
+    public const int EINVAL = 22;
+    public const int EMSGSIZE = 90;
+    public const int ENOPROTOOPT = 92;
+    public const int EOPNOTSUPP = 95;
+
+    /// <summary>setsockopt/cmsg level of UDP, and its UDP_SEGMENT option (Linux 4.18+).</summary>
+    public const int SolUdp = 17;
+    public const int UdpSegment = 103;
+
+    /// <summary>The most segments one segmented send may carry (UDP_MAX_SEGMENTS on older kernels).</summary>
+    public const int MaxSegments = 64;
+
+    /// <summary>The most payload bytes one segmented send may carry (one IPv4 datagram's limit, with room).</summary>
+    public const int MaxSegmentedBytes = 65000;
+
+    /// <summary>CMSG_LEN(2) and CMSG_SPACE(2) on LP64 Linux: a cmsghdr carrying the u16 segment size.</summary>
+    public const int SegmentControlLength = 18;
+    public const int SegmentControlSpace = 24;
 
     public const int MsgDontWait = 0x40;
     public const int MsgTrunc = 0x20;
@@ -64,6 +83,16 @@ internal static unsafe partial class TurnUdpNative
         private readonly int _padding;
         public uint Length;
         private readonly uint _trailingPadding;
+    }
+
+    /// <summary>A cmsghdr with UDP_SEGMENT's u16 segment size, padded to CMSG_SPACE(2).</summary>
+    [StructLayout(LayoutKind.Sequential, Size = SegmentControlSpace)]
+    public struct SegmentControl
+    {
+        public nuint Length;
+        public int Level;
+        public int Type;
+        public ushort SegmentSize;
     }
 
     /// <summary>Writes <paramref name="events"/> and <paramref name="data"/> into the epoll_event at <paramref name="destination"/>.</summary>

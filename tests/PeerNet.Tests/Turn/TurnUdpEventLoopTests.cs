@@ -115,6 +115,65 @@ public class TurnUdpEventLoopTests
         Assert.True(handler.LargestBurst > 1, "recvmmsg should have taken several datagrams at once");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Flows_of_mixed_sizes_keep_their_order_and_bytes_with_or_without_segmentation(bool segmentation)
+    {
+        if (!TurnUdpEventLoop.IsSupported)
+        {
+            return;
+        }
+
+        // Two clients, each a flow of runs of equal sizes (segmented sends when allowed), shorter
+        // tails, empty datagrams and a large one, queued before the loop starts so bursts are deep.
+        var handler = new RecordingHandler { Echo = true, Keep = false };
+        using var loop = new TurnUdpEventLoop(handler, "test-udp", 9000, batchCapacity: 64, segmentation: segmentation);
+        using var server = Bind(IPAddress.Loopback);
+        server.ReceiveBufferSize = 4 << 20;
+        loop.Add(server, server, 0, 9000);
+        var clients = new[] { Bind(IPAddress.Loopback), Bind(IPAddress.Loopback) };
+        var random = new Random(99);
+        var expected = new List<byte[]>[] { [], [] };
+        try
+        {
+            foreach (var client in clients)
+            {
+                client.ReceiveBufferSize = 4 << 20;
+            }
+
+            for (var i = 0; i < 600; i++)
+            {
+                var which = random.Next(2);
+                var length = random.Next(10) switch
+                {
+                    0 => 0,
+                    1 => 8000,
+                    2 or 3 => 37,
+                    _ => 1204,
+                };
+                var bytes = new byte[length];
+                random.NextBytes(bytes);
+                clients[which].SendTo(bytes, server.LocalEndPoint!);
+                expected[which].Add(bytes);
+            }
+
+            loop.Start();
+            for (var c = 0; c < clients.Length; c++)
+            {
+                foreach (var bytes in expected[c])
+                {
+                    var echo = await ReceiveAsync(clients[c], 9000);
+                    Assert.Equal(bytes, echo.Bytes);
+                }
+            }
+        }
+        finally
+        {
+            Array.ForEach(clients, c => c.Dispose());
+        }
+    }
+
     [Fact]
     public async Task Oversized_and_empty_datagrams_are_told_apart_and_the_next_ones_still_arrive()
     {
@@ -428,9 +487,9 @@ public class TurnUdpEventLoopTests
         }
     }
 
-    private static async Task<(byte[] Bytes, EndPoint From)> ReceiveAsync(Socket socket)
+    private static async Task<(byte[] Bytes, EndPoint From)> ReceiveAsync(Socket socket, int size = 4096)
     {
-        var buffer = new byte[4096];
+        var buffer = new byte[size];
         var any = socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
         var result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any).WaitAsync(Timeout);
         return (buffer.AsSpan(0, result.ReceivedBytes).ToArray(), result.RemoteEndPoint);
