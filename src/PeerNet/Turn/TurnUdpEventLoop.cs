@@ -52,6 +52,9 @@ internal sealed class TurnUdpRegistration
 
     /// <summary>The epoll data word: slot in the loop's table and that slot's generation.</summary>
     internal ulong Tag { get; }
+
+    /// <summary>The loop's round in which it was last read (only the loop's thread uses it).</summary>
+    internal long LastRound { get; set; } = -2;
 }
 
 /// <summary>
@@ -96,6 +99,7 @@ internal sealed unsafe class TurnUdpEventLoop : IDisposable
     private bool _started;
     private bool _disposed;
     private volatile bool _stopping;
+    private long _round;
 
     /// <param name="handler">Gets the datagrams.</param>
     /// <param name="name">The thread's name.</param>
@@ -372,6 +376,7 @@ internal sealed unsafe class TurnUdpEventLoop : IDisposable
             return;
         }
 
+        _round++;
         var table = Volatile.Read(ref _table);
         for (var k = 0; k < ready && !_stopping; k++)
         {
@@ -407,8 +412,14 @@ internal sealed unsafe class TurnUdpEventLoop : IDisposable
 
     private void ReceiveFrom(TurnUdpRegistration registration, TurnDatagramBatch batch)
     {
+        // A socket that was ready in the round before too is busy: take a burst. One that was not
+        // (an allocation's relay socket among hundreds, one datagram now and then) gets a single
+        // receive, which spares recvmmsg's failed attempt at a second datagram; if more were
+        // waiting, epoll says so next round, and then the burst comes.
+        var burst = registration.LastRound == _round - 1 ? ReceiveBurst : 1;
+        registration.LastRound = _round;
         var first = batch.Used;
-        var received = batch.Receive(registration.Handle, registration.DataOffset, registration.MaxLength, ReceiveBurst);
+        var received = batch.Receive(registration.Handle, registration.DataOffset, registration.MaxLength, burst);
         if (received <= 0)
         {
             return; // nothing waiting, or an error the socket reported (e.g. an ICMP one): it is consumed
