@@ -247,7 +247,7 @@ public sealed class TurnServerHost : IAsyncDisposable
         {
             for (var i = 0; i < Options.UdpIoThreads; i++)
             {
-                loops.Add(new TurnUdpEventLoop(dispatcher, $"turn-udp-{i}", slotLength));
+                loops.Add(new TurnUdpEventLoop(dispatcher, $"turn-udp-{i}", slotLength, segmentation: Options.UdpSegmentationOffload));
             }
         }
         catch (Exception e) when (e is SocketException or PlatformNotSupportedException or DllNotFoundException or EntryPointNotFoundException)

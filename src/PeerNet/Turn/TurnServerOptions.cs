@@ -147,6 +147,14 @@ public sealed class TurnServerOptions
     /// </summary>
     public int UdpIoThreads { get; set; } = 1;
 
+    /// <summary>
+    /// With <see cref="UdpIoThreads"/>: send runs of equal-sized datagrams of one flow (one socket,
+    /// one destination) as one segmented send (Linux UDP_SEGMENT), which the kernel cuts into the
+    /// same datagrams after one trip down the stack. Turned off by itself where the kernel or the
+    /// device refuses it; turn it off by hand for a path that mishandles it.
+    /// </summary>
+    public bool UdpSegmentationOffload { get; set; } = true;
+
     /// <summary>Most TCP and TLS client connections at once; more are closed on accept.</summary>
     public int MaxStreamConnections { get; set; } = 4096;
 

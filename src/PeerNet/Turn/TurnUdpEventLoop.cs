@@ -399,11 +399,6 @@ internal sealed unsafe class TurnUdpEventLoop : IDisposable
                 continue; // removed since epoll reported it
             }
 
-            if (batch.Free < ReceiveBurst)
-            {
-                Flush(batch);
-            }
-
             ReceiveFrom(registration, batch);
         }
 
@@ -418,6 +413,11 @@ internal sealed unsafe class TurnUdpEventLoop : IDisposable
         // waiting, epoll says so next round, and then the burst comes.
         var burst = registration.LastRound == _round - 1 ? ReceiveBurst : 1;
         registration.LastRound = _round;
+        if (batch.Free < burst)
+        {
+            Flush(batch);
+        }
+
         var first = batch.Used;
         var received = batch.Receive(registration.Handle, registration.DataOffset, registration.MaxLength, burst);
         if (received <= 0)

@@ -396,6 +396,7 @@ public class TurnUdpEventLoopTests
         busy.Start();
         using var client = Bind(IPAddress.Loopback);
         using var flood = new CancellationTokenSource();
+        var target = server.LocalEndPoint!;
         var sender = Task.Run(() =>
         {
             var payload = new byte[200];
@@ -403,7 +404,7 @@ public class TurnUdpEventLoopTests
             {
                 try
                 {
-                    client.SendTo(payload, server.LocalEndPoint!);
+                    client.SendTo(payload, target);
                 }
                 catch (SocketException)
                 {
