@@ -59,14 +59,14 @@ internal sealed class TurnUdpRegistration
 
 /// <summary>
 /// One thread that serves any number of UDP sockets on Linux: epoll (level-triggered, input only)
-/// tells which sockets have datagrams, <c>recvmmsg</c> takes up to <see cref="ReceiveBurst"/> of them
-/// at once into a <see cref="TurnDatagramBatch"/>, the handler turns them into datagrams to send, and
-/// the batch leaves with one <c>sendmmsg</c> per socket run (equal-sized datagrams of one flow as one
-/// segmented send). This replaces the socket engine's
-/// per-datagram operation objects, completions and system calls on the relay hot path (coturn's relay
-/// threads are built the same way, one datagram per call). A fixed number of these threads serve all
-/// listeners and allocations: no thread is held per allocation. Sockets may be added and removed from
-/// any thread; a socket closed elsewhere is simply no longer reported.
+/// tells which sockets have datagrams, <c>recvmmsg</c> takes up to <see cref="ReceiveBurst"/> of
+/// them at once into a <see cref="TurnDatagramBatch"/>, the handler turns them into datagrams to
+/// send, and the batch leaves with one <c>sendmmsg</c> per socket run (equal-sized datagrams of one
+/// flow as one segmented send). This replaces the socket engine's per-datagram operation objects,
+/// completions and system calls on the relay hot path (coturn's relay threads are built the same
+/// way, one datagram per call). A fixed number of these threads serve all listeners and
+/// allocations: no thread is held per allocation. Sockets may be added and removed from any
+/// thread; a socket closed elsewhere is simply no longer reported.
 /// </summary>
 internal sealed unsafe class TurnUdpEventLoop : IDisposable
 {
