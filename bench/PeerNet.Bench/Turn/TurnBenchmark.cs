@@ -22,8 +22,8 @@ public static class TurnBenchmark
 
     public const string Usage = """
         usage: PeerNet.Bench turn [options]
-          --servers LIST        peernet, peernet-inline (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1), coturn
-                                (default: all three)
+          --servers LIST        coturn, peernet (default both); peernet-inline also sets
+                                DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 (peernet turn sets it itself now)
           --cases LIST          stun, relay (default both)
           --allocations LIST    allocations per relay case (default 1,10,100)
           --payloads LIST       ChannelData payload bytes (default 100,1200)
@@ -43,7 +43,7 @@ public static class TurnBenchmark
 
     private sealed class Options
     {
-        public List<string> Servers = ["coturn", "peernet", "peernet-inline"];
+        public List<string> Servers = ["coturn", "peernet"];
         public List<string> Cases = ["stun", "relay"];
         public List<int> Allocations = [1, 10, 100];
         public List<int> Payloads = [100, 1200];

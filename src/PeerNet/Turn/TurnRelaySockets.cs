@@ -5,32 +5,57 @@ using PeerNet.Stun;
 
 namespace PeerNet.Turn;
 
-/// <summary>One UDP socket bound to a relayed transport address, with its receive loop.</summary>
+/// <summary>
+/// One UDP socket bound to a relayed transport address, served by a <see cref="TurnUdpEventLoop"/>
+/// on Linux, else by an asynchronous receive loop of its own.
+/// </summary>
 internal sealed class TurnRelaySocket : IDisposable
 {
     private readonly TurnServerHost _host;
     private int _disposed;
+    private TurnUdpRegistration? _registration;
 
     public TurnRelaySocket(TurnServerHost host, Socket socket, StunAddress address)
     {
         _host = host;
         Socket = socket;
+        Handle = socket.SafeHandle;
         Address = address;
     }
 
     public Socket Socket { get; }
+
+    /// <summary>The socket's handle, for the batched sends of <see cref="TurnDatagramBatch"/>.</summary>
+    public SafeSocketHandle Handle { get; }
 
     /// <summary>The relayed transport address (what XOR-RELAYED-ADDRESS reports).</summary>
     public StunAddress Address { get; }
 
     public Task? Loop { get; private set; }
 
-    public void Start() => Loop = Task.Run(ReceiveLoopAsync);
+    /// <summary>Starts receiving: on <paramref name="loop"/> when given, else with an asynchronous loop of its own.</summary>
+    public void Start(TurnUdpEventLoop? loop)
+    {
+        if (loop is null)
+        {
+            Loop = Task.Run(ReceiveLoopAsync);
+            return;
+        }
+
+        // Room in front of the payload for the Data indication or ChannelData header, and one byte
+        // more than the largest datagram accepted, so a larger one shows as such.
+        _registration = loop.Add(Socket, this, TurnServer.PeerDataOffset, _host.Options.MaxRelayedDatagramSize + 1);
+    }
 
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            if (_registration is { } registration)
+            {
+                registration.Loop.Remove(registration);
+            }
+
             Socket.Dispose();
         }
     }
@@ -193,10 +218,21 @@ internal sealed class TurnRelayBinder : ITurnRelayBinder
                 }
             }
 
-            relay = Start(first, ip, bound);
-            if (second is not null)
+            try
             {
-                reserved = Start(second, ip, bound + 1);
+                relay = Start(first, ip, bound);
+                if (second is not null)
+                {
+                    reserved = Start(second, ip, bound + 1);
+                }
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                // The UDP loop is closing (the server is stopping) or could not watch the socket.
+                Release(relay);
+                second?.Dispose();
+                relay = default;
+                return false;
             }
 
             return true;
@@ -239,7 +275,17 @@ internal sealed class TurnRelayBinder : ITurnRelayBinder
     {
         var relay = new TurnRelaySocket(_host, socket, StunAddress.FromIPAddress(ip, (ushort)port));
         _live[relay] = 0;
-        relay.Start();
+        try
+        {
+            relay.Start(_host.NextUdpLoop());
+        }
+        catch
+        {
+            _live.TryRemove(relay, out _);
+            relay.Dispose();
+            throw;
+        }
+
         return new TurnRelayBinding(relay.Address, relay);
     }
 

@@ -11,9 +11,11 @@ namespace PeerNet.Turn;
 /// <summary>
 /// Runs a <see cref="TurnServer"/> on real sockets: one UDP socket per listening endpoint (plus the
 /// RFC 5780 alternates), TCP and TLS listeners with one read loop and one write loop per
-/// connection, one UDP socket per relayed address, and a one-second timer. The loops share the
-/// server behind one lock; each loop has its own buffers, so the hot path does not allocate and
-/// no thread is blocked per allocation.
+/// connection, one UDP socket per relayed address, and a one-second timer. On Linux a fixed number
+/// of threads (<see cref="TurnServerOptions.UdpIoThreads"/>) serve every UDP socket with epoll and
+/// batched system calls (<see cref="TurnUdpEventLoop"/>); elsewhere each UDP socket has an
+/// asynchronous receive loop. The loops share the server behind one lock; each has its own
+/// buffers, so the hot path does not allocate and no thread is blocked per allocation.
 /// </summary>
 /// <example>
 /// <code>
@@ -45,6 +47,8 @@ public sealed class TurnServerHost : IAsyncDisposable
     private readonly List<Task> _loops = [];
     private TurnServer? _server;
     private TurnRelayBinder? _binder;
+    private TurnUdpEventLoop[] _udpLoops = [];
+    private int _nextUdpLoop;
     private long _nextId;
     private int _state; // 0 new, 1 starting/running, 2 stopped
     private Task? _stopTask;
@@ -151,19 +155,21 @@ public sealed class TurnServerHost : IAsyncDisposable
             }
 
             _server = server;
+            _udpLoops = CreateUdpLoops();
+            var index = 0;
+            foreach (var listener in _udp.Concat(_alternates))
+            {
+                listener.Start(_udpLoops.Length == 0 ? null : _udpLoops[index++ % _udpLoops.Length]);
+                _loops.Add(listener.Loop!);
+                TurnLog.Listening(_logger, TurnTransport.Udp, listener.EndPoint.ToString());
+            }
         }
         catch
         {
             CloseListeners();
+            DisposeUdpLoops();
             Volatile.Write(ref _state, 2);
             throw;
-        }
-
-        foreach (var listener in _udp.Concat(_alternates))
-        {
-            listener.Start();
-            _loops.Add(listener.Loop!);
-            TurnLog.Listening(_logger, TurnTransport.Udp, listener.EndPoint.ToString());
         }
 
         foreach (var (socket, endPoint, tls) in _streamListeners)
@@ -196,6 +202,11 @@ public sealed class TurnServerHost : IAsyncDisposable
     {
         Volatile.Write(ref _state, 2);
         await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (var loop in _udpLoops)
+        {
+            loop.Stop();
+        }
+
         CloseListeners();
         foreach (var connection in _connections.Values)
         {
@@ -215,6 +226,50 @@ public sealed class TurnServerHost : IAsyncDisposable
         if (_binder is not null)
         {
             await _binder.CloseAllAsync().ConfigureAwait(false);
+        }
+
+        DisposeUdpLoops();
+    }
+
+    // The batched UDP loops when asked for and possible (Linux on 64-bit x86 or ARM); none otherwise,
+    // and the sockets get the portable asynchronous loops.
+    private TurnUdpEventLoop[] CreateUdpLoops()
+    {
+        if (Options.UdpIoThreads == 0 || !TurnUdpEventLoop.IsSupported)
+        {
+            return [];
+        }
+
+        var slotLength = Math.Max(TurnUdpListener.BufferLength, TurnServer.PeerDataOffset + Options.MaxRelayedDatagramSize + 1 + TurnServer.PeerDataTrailer);
+        var dispatcher = new TurnUdpDispatcher(this);
+        var loops = new List<TurnUdpEventLoop>();
+        try
+        {
+            for (var i = 0; i < Options.UdpIoThreads; i++)
+            {
+                loops.Add(new TurnUdpEventLoop(dispatcher, $"turn-udp-{i}", slotLength, segmentation: Options.UdpSegmentationOffload));
+            }
+        }
+        catch (Exception e) when (e is SocketException or PlatformNotSupportedException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            loops.ForEach(l => l.Dispose());
+            LogUnexpected(e, "UDP loop setup (using the portable socket loops)");
+            return [];
+        }
+
+        foreach (var loop in loops)
+        {
+            loop.Start();
+        }
+
+        return [.. loops];
+    }
+
+    private void DisposeUdpLoops()
+    {
+        foreach (var loop in _udpLoops)
+        {
+            loop.Dispose();
         }
     }
 
@@ -468,12 +523,40 @@ public sealed class TurnServerHost : IAsyncDisposable
 
     internal Socket? FindUdpSocket(StunAddress local) => FindUdpListener(local)?.Socket;
 
+    /// <summary>The batched UDP loop a new relay socket joins (round robin); null when the portable loops are in use.</summary>
+    internal TurnUdpEventLoop? NextUdpLoop()
+    {
+        var loops = _udpLoops;
+        return loops.Length == 0 ? null : loops[(int)((uint)Interlocked.Increment(ref _nextUdpLoop) % (uint)loops.Length)];
+    }
+
     // The sends on the hot path complete synchronously almost always (UDP): they return at once
     // without an async state machine, and only a send still pending or failed goes through one.
 
     internal ValueTask SendToPeerAsync(in TurnOutput output, ReadOnlyMemory<byte> payload, TurnSocketAddresses to)
     {
-        if (output.Relay is not TurnRelaySocket relay || to.Get(output.Peer) is not { } address)
+        if (output.Relay is not TurnRelaySocket relay)
+        {
+            return default;
+        }
+
+        if (_udpLoops.Length > 0)
+        {
+            // The relay socket belongs to a batched loop: a direct non-blocking send, so the socket
+            // never joins the socket engine (and its write-readiness events) for this rare path.
+            var error = TurnUdpNative.SendOne(relay.Handle, payload.Span, output.Peer);
+            if (error != 0)
+            {
+                lock (Gate)
+                {
+                    Server.ReportRelaySendFailure(relay.Address, output.Peer, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(error));
+                }
+            }
+
+            return default;
+        }
+
+        if (to.Get(output.Peer) is not { } address)
         {
             return default;
         }

@@ -138,6 +138,23 @@ public sealed class TurnServerOptions
     /// <summary>Largest datagram accepted from a peer on a relay socket (bigger ones are dropped).</summary>
     public int MaxRelayedDatagramSize { get; set; } = 8192;
 
+    /// <summary>
+    /// Threads that serve the UDP listeners and relay sockets on Linux (64-bit x86 or ARM): each waits
+    /// on epoll and moves datagrams in batches (<c>recvmmsg</c>/<c>sendmmsg</c>), and sockets are
+    /// spread over them. 0 uses the portable asynchronous socket loops instead, which is also what
+    /// other systems always get. One thread is about what one core can push; the server state
+    /// behind them is shared under one lock.
+    /// </summary>
+    public int UdpIoThreads { get; set; } = 1;
+
+    /// <summary>
+    /// With <see cref="UdpIoThreads"/>: send runs of equal-sized datagrams of one flow (one socket,
+    /// one destination) as one segmented send (Linux UDP_SEGMENT), which the kernel cuts into the
+    /// same datagrams after one trip down the stack. Turned off by itself where the kernel or the
+    /// device refuses it; turn it off by hand for a path that mishandles it.
+    /// </summary>
+    public bool UdpSegmentationOffload { get; set; } = true;
+
     /// <summary>Most TCP and TLS client connections at once; more are closed on accept.</summary>
     public int MaxStreamConnections { get; set; } = 4096;
 
@@ -193,6 +210,11 @@ public sealed class TurnServerOptions
         if (MaxRelayedDatagramSize is < 576 or > 65535)
         {
             throw new ArgumentException("MaxRelayedDatagramSize must be within 576-65535.", nameof(MaxRelayedDatagramSize));
+        }
+
+        if (UdpIoThreads is < 0 or > 64)
+        {
+            throw new ArgumentException("UdpIoThreads must be within 0-64.", nameof(UdpIoThreads));
         }
 
         if (TlsEndPoints.Count > 0 && TlsCertificate is null)

@@ -4,11 +4,14 @@ using PeerNet.Stun;
 
 namespace PeerNet.Turn;
 
-/// <summary>One UDP socket clients send to, with its receive loop.</summary>
+/// <summary>
+/// One UDP socket clients send to. On Linux a <see cref="TurnUdpEventLoop"/> serves it (see
+/// <see cref="TurnServerHost"/>); elsewhere it has its own asynchronous receive loop.
+/// </summary>
 internal sealed class TurnUdpListener : IDisposable
 {
     // The largest UDP payload; client datagrams are read whole.
-    private const int BufferLength = 65536;
+    internal const int BufferLength = 65536;
 
     private const int SocketBufferSize = 4 << 20;
 
@@ -19,6 +22,7 @@ internal sealed class TurnUdpListener : IDisposable
         _host = host;
         Id = id;
         Socket = socket;
+        Handle = socket.SafeHandle;
         EndPoint = (IPEndPoint)socket.LocalEndPoint!;
         Local = StunAddress.FromIPEndPoint(EndPoint);
     }
@@ -26,6 +30,9 @@ internal sealed class TurnUdpListener : IDisposable
     public long Id { get; }
 
     public Socket Socket { get; }
+
+    /// <summary>The socket's handle, for the batched sends of <see cref="TurnDatagramBatch"/>.</summary>
+    public SafeSocketHandle Handle { get; }
 
     public IPEndPoint EndPoint { get; }
 
@@ -56,7 +63,18 @@ internal sealed class TurnUdpListener : IDisposable
         }
     }
 
-    public void Start() => Loop = Task.Run(ReceiveLoopAsync);
+    /// <summary>Starts receiving: on <paramref name="loop"/> when given, else with an asynchronous loop of its own.</summary>
+    public void Start(TurnUdpEventLoop? loop)
+    {
+        if (loop is null)
+        {
+            Loop = Task.Run(ReceiveLoopAsync);
+            return;
+        }
+
+        loop.Add(Socket, this, 0, BufferLength);
+        Loop = loop.Completion;
+    }
 
     public void Dispose() => Socket.Dispose();
 

@@ -14,11 +14,14 @@ public class TurnHostileLoopbackTests
 {
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
 
-    [Fact]
-    public async Task Errors_and_silent_drops_over_udp_while_another_client_keeps_relaying()
+    // 1: the batched UDP loop (Linux); 0: the portable asynchronous socket loops.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(0)]
+    public async Task Errors_and_silent_drops_over_udp_while_another_client_keeps_relaying(int udpIoThreads)
     {
         var clock = new ShiftedTimeProvider();
-        await using var host = await TurnLoopback.StartHostAsync(time: clock);
+        await using var host = await TurnLoopback.StartHostAsync(o => o.UdpIoThreads = udpIoThreads, time: clock);
         var server = host.UdpEndPoints[0];
         using var echo = new EchoPeer();
 
@@ -172,9 +175,11 @@ public class TurnHostileLoopbackTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task A_failed_relay_send_does_not_break_the_allocation(bool tcp)
+    [InlineData(false, 1)]
+    [InlineData(true, 1)]
+    [InlineData(false, 0)]
+    [InlineData(true, 0)]
+    public async Task A_failed_relay_send_does_not_break_the_allocation(bool tcp, int udpIoThreads)
     {
         // Sends that fail locally, without any packet leaving loopback: the broadcast address without
         // SO_BROADCAST (EACCES), a datagram larger than UDP allows (EMSGSIZE, only a TCP client can
@@ -183,6 +188,7 @@ public class TurnHostileLoopbackTests
         {
             o.AllowedPeerRanges.Add(IPNetwork.Parse("255.255.255.255/32"));
             o.AllowedPeerRanges.Add(IPNetwork.Parse("192.0.2.0/24"));
+            o.UdpIoThreads = udpIoThreads;
         });
         using var echo = new EchoPeer();
         await using var client = await LoopbackTurnClient.ConnectAsync(tcp ? host.TcpEndPoints[0] : host.UdpEndPoints[0], tcp);

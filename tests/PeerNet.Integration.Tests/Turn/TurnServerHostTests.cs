@@ -45,6 +45,87 @@ public class TurnServerHostTests
         tcpAgain.Bind(tcp);
     }
 
+    // 1 and 2: batched UDP loops (Linux); 0: the portable asynchronous socket loops.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(0)]
+    public async Task Stopping_while_udp_clients_relay_ends_promptly_and_frees_every_port(int udpIoThreads)
+    {
+        var host = await TurnLoopback.StartHostAsync(o => o.UdpIoThreads = udpIoThreads);
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var peerAddress = StunAddress.FromIPEndPoint((IPEndPoint)peer.LocalEndPoint!);
+        using var stop = new CancellationTokenSource();
+        var echo = Task.Run(async () =>
+        {
+            var buffer = new byte[2048];
+            var from = new IPEndPoint(IPAddress.Any, 0);
+            while (!stop.IsCancellationRequested)
+            {
+                var result = await peer.ReceiveFromAsync(buffer, SocketFlags.None, from, stop.Token);
+                await peer.SendToAsync(buffer.AsMemory(0, result.ReceivedBytes), SocketFlags.None, result.RemoteEndPoint, stop.Token);
+            }
+        });
+
+        var clients = new List<LoopbackTurnClient>();
+        var relays = new List<StunAddress>();
+        for (var i = 0; i < 4; i++)
+        {
+            var client = await LoopbackTurnClient.ConnectAsync(host.UdpEndPoints[0], tcp: false);
+            clients.Add(client);
+            relays.Add(await client.AllocateAsync());
+            Assert.Equal(StunClass.SuccessResponse, (await client.ChannelBindAsync(0x4000, peerAddress)).Class);
+        }
+
+        // Every client relays ping-pong until the server goes away under it.
+        var echoed = 0;
+        var floods = clients.Select(client => Task.Run(async () =>
+        {
+            var payload = new byte[300];
+            while (!stop.IsCancellationRequested)
+            {
+                await client.SendChannelDataAsync(0x4000, payload);
+                if (await client.ReceiveRelayedAsync(TimeSpan.FromMilliseconds(200)) is not null)
+                {
+                    Interlocked.Increment(ref echoed);
+                }
+            }
+        })).ToArray();
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (Volatile.Read(ref echoed) < 200 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(Volatile.Read(ref echoed) >= 200, $"only {echoed} relayed round trips");
+        var udp = host.UdpEndPoints[0];
+        var started = DateTime.UtcNow;
+        await host.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(3), $"stopping took {DateTime.UtcNow - started}");
+        Assert.Equal(0, host.RelaySocketCount);
+
+        await stop.CancelAsync();
+        await Task.WhenAll(floods).WaitAsync(TimeSpan.FromSeconds(10));
+        foreach (var client in clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        peer.Dispose();
+        await Task.WhenAny(echo, Task.Delay(TimeSpan.FromSeconds(5)));
+
+        // The listening and relay ports are free again.
+        using var udpAgain = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        udpAgain.Bind(udp);
+        foreach (var relay in relays)
+        {
+            using var relayAgain = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            relayAgain.Bind(new IPEndPoint(IPAddress.Loopback, relay.Port));
+        }
+    }
+
     [Fact]
     public async Task Invalid_configuration_is_refused_at_start()
     {

@@ -20,6 +20,8 @@ public class TurnOptionsTests
         { "two IPv4 relay addresses", o => o.RelayAddresses = [IPAddress.Loopback, IPAddress.Parse("127.0.0.2")] },
         { "user without password", o => o.Users["x"] = null! },
         { "alternate port out of range", o => o.AlternatePort = 70000 },
+        { "negative UDP threads", o => o.UdpIoThreads = -1 },
+        { "too many UDP threads", o => o.UdpIoThreads = 65 },
     };
 
     [Theory]
@@ -46,6 +48,8 @@ public class TurnOptionsTests
         Assert.Equal(TimeSpan.FromMinutes(5), options.PermissionLifetime);
         Assert.Equal(TimeSpan.FromMinutes(10), options.ChannelLifetime);
         Assert.False(options.AllowRfc5766ChannelNumbers);
+        Assert.Equal(1, options.UdpIoThreads);
+        Assert.True(options.UdpSegmentationOffload);
     }
 
     [Fact]
