@@ -127,6 +127,13 @@ public sealed class SharingModuleTests(BrowserFixture browser, ITestOutputHelper
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Pieces_waiting_for_a_slow_store_stay_few_and_the_download_is_intact()
+    {
+        var page = await PageAsync();
+        await CheckAsync(page, "slowStore");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Room_offers_again_to_a_member_whose_connection_never_opened_until_it_leaves()
     {
         var page = await PageAsync();

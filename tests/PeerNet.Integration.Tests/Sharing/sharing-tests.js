@@ -1074,6 +1074,42 @@ export async function streaming() {
   return c.result();
 }
 
+// --- a store slower than the network ------------------------------------------------------------
+
+/** Pieces waiting for a slow store stay few (the cap plus what is in flight); the download is intact. */
+export async function slowStore() {
+  const c = new Checker();
+  const s = await smallItem([1500000, 7, 300000], 14); // 111 pieces of 16 KiB
+  const seederSwarm = new swarmMod.Swarm({ cid: s.cid, info: s.info, storage: s });
+  let most = 0;
+  const d = downloader(s, {
+    prepare: async (inf) => {
+      const o = await item.openItem(inf, s.key);
+      const st = new item.MemoryStore(o.layout);
+      d.stores.push(st);
+      const keyed = new item.KeyedStorage(o, st);
+      const write = keyed.writePiece.bind(keyed);
+      keyed.writePiece = async (i, sealed, proof) => {
+        most = Math.max(most, d.storing.size);
+        await new Promise((r) => setTimeout(r, 15)); // a disk slower than this link
+        await write(i, sealed, proof);
+      };
+      return keyed;
+    },
+  });
+  connect(seederSwarm, d);
+  await whenComplete(d, 30000);
+  await sameFiles(c, s, d, 'through a slow store');
+  c.ok(most > 1, `pieces did wait for the store (${most})`);
+  // The cap stops new requests; those already in flight (one peer: at most MAX_PIPELINE) still land.
+  const bound = swarmMod.MAX_PIECES_AWAITING_STORE + swarmMod.MAX_PIPELINE;
+  c.ok(most <= bound && most < s.layout.pieceCount / 2, `at most ${bound} of ${s.layout.pieceCount} waiting: ${most}`);
+  c.eq(d.dropped.length, 0, 'no peer dropped as stalled meanwhile');
+  seederSwarm.stop();
+  d.stop();
+  return c.result();
+}
+
 // --- room: reconnecting ------------------------------------------------------------------------
 
 /**

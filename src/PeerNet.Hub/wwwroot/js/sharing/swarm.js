@@ -33,6 +33,10 @@ export const TICK_MS = 1000;
 // While a stream waits for pieces in its priority window, each peer keeps at most this many other
 // requests in flight, so a priority piece never queues behind a deep pipeline of others.
 export const STREAMING_OTHER_REQUESTS = 2;
+// Verified pieces waiting for the store (each holds a piece in memory): beyond this no new requests
+// go out until writes finish, so storage slower than the network (a busy disk, a store worker still
+// starting) slows the download instead of filling memory at the network's rate.
+export const MAX_PIECES_AWAITING_STORE = 16;
 
 export class Swarm extends EventTarget {
   constructor(options) {
@@ -330,7 +334,11 @@ export class Swarm extends EventTarget {
       return;
     }
     this.storing.delete(piece);
-    if (this.state !== 'running' || this.item.has(piece)) return;
+    if (this.state !== 'running') return;
+    if (this.item.has(piece)) {
+      this._schedule(); // room under MAX_PIECES_AWAITING_STORE again
+      return;
+    }
     setBit(this.item.bitsArray, piece);
     this.item.haveCount++;
     for (const other of this.sessions) other.announce(piece);
@@ -393,6 +401,7 @@ export class Swarm extends EventTarget {
 
   _schedule() {
     if (this.state !== 'running' || !this.item.info || this.item.complete || !this.storage?.writePiece) return;
+    if (this.storing.size >= MAX_PIECES_AWAITING_STORE) return; // the store's completions schedule again
     const streaming = this._priorityPending();
     for (const s of this.sessions) {
       const ps = this._peerState.get(s);
