@@ -33,7 +33,8 @@ internal static class RemotePin
             {
                 RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
                     errors == SslPolicyErrors.None || insecure
-                    || certificate is not null && pin is not null && SameFingerprint(certificate.GetRawCertData(), pin),
+                    || certificate is not null && pin is not null
+                    && DoctorHubCheck.SameFingerprint(Convert.ToHexString(SHA256.HashData(certificate.GetRawCertData())), pin),
             },
         };
         using var http = new HttpClient(handler) { Timeout = timeout };
@@ -74,7 +75,4 @@ internal static class RemotePin
             return body.Length > 200 ? body[..200] : body;
         }
     }
-
-    private static bool SameFingerprint(byte[] certificate, string pin) =>
-        Convert.ToHexString(SHA256.HashData(certificate)).Equals(pin.Replace(":", "", StringComparison.Ordinal).Trim(), StringComparison.OrdinalIgnoreCase);
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using PeerNet.Turn;
 
 namespace PeerNet.Ice;
 
@@ -14,13 +15,10 @@ namespace PeerNet.Ice;
 internal static unsafe class UdpSegmentationOffload
 {
     /// <summary>The most datagrams one call carries (the kernel's UDP_MAX_SEGMENTS is 64 on older kernels).</summary>
-    public const int MaxSegments = 64;
+    public const int MaxSegments = TurnUdpNative.MaxSegments;
 
     /// <summary>The most bytes one call carries: a UDP datagram's payload limit over IPv4.</summary>
     public const int MaxBytes = 65507;
-
-    private const int SolUdp = 17;
-    private const int UdpSegment = 103;
 
     public static bool IsSupported { get; } = OperatingSystem.IsLinux() && (RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64);
 
@@ -42,25 +40,25 @@ internal static unsafe class UdpSegmentationOffload
         {
             handle.DangerousAddRef(ref addRef);
             var address = remote.Buffer.Span[..remote.Size];
-            ControlMessage control;
-            control.Length = (nuint)(sizeof(nuint) + 8 + sizeof(ushort)); // CMSG_LEN(2)
-            control.Level = SolUdp;
-            control.Type = UdpSegment;
+            TurnUdpNative.SegmentControl control;
+            control.Length = TurnUdpNative.SegmentControlLength;
+            control.Level = TurnUdpNative.SolUdp;
+            control.Type = TurnUdpNative.UdpSegment;
             control.SegmentSize = (ushort)segmentSize;
             fixed (byte* data = segments)
             fixed (byte* name = address)
             {
-                IoVector vector;
+                TurnUdpNative.IoVector vector;
                 vector.Base = data;
                 vector.Length = (nuint)segments.Length;
-                MessageHeader message = default;
+                TurnUdpNative.MultiMessageHeader message = default; // a struct msghdr with room after it
                 message.Name = name;
                 message.NameLength = (uint)address.Length;
                 message.Vectors = &vector;
                 message.VectorCount = 1;
                 message.Control = &control;
-                message.ControlLength = (nuint)sizeof(ControlMessage);
-                var sent = SendMessage((int)handle.DangerousGetHandle(), &message, MsgDontWait | MsgNoSignal);
+                message.ControlLength = TurnUdpNative.SegmentControlSpace;
+                var sent = SendMessage((int)handle.DangerousGetHandle(), &message, TurnUdpNative.MsgDontWait | MsgNoSignal);
                 return sent == segments.Length;
             }
         }
@@ -77,38 +75,8 @@ internal static unsafe class UdpSegmentationOffload
         }
     }
 
-    private const int MsgDontWait = 0x40;
     private const int MsgNoSignal = 0x4000;
 
     [DllImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
-    private static extern nint SendMessage(int socket, MessageHeader* message, int flags);
-
-    // struct msghdr, struct iovec and one cmsghdr with a u16 (CMSG_SPACE(2) = 24 bytes) on LP64 Linux.
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MessageHeader
-    {
-        public void* Name;
-        public uint NameLength;
-        public IoVector* Vectors;
-        public nuint VectorCount;
-        public void* Control;
-        public nuint ControlLength;
-        public int Flags;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVector
-    {
-        public void* Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential, Size = 24)]
-    private struct ControlMessage
-    {
-        public nuint Length;
-        public int Level;
-        public int Type;
-        public ushort SegmentSize;
-    }
+    private static extern nint SendMessage(int socket, TurnUdpNative.MultiMessageHeader* message, int flags);
 }

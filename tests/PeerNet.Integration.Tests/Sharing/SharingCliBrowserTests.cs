@@ -12,7 +12,7 @@ namespace PeerNet.Integration.Tests.Sharing;
 public sealed partial class SharingCliBrowserTests(BrowserFixture browser, ITestOutputHelper output) : WebAppTestBase(browser, output)
 {
     [GeneratedRegex(@"^https?://\S+/#/get/[A-Za-z0-9_-]{43}#k=[A-Za-z0-9_-]{43}$")]
-    private static partial Regex LinkLine();
+    internal static partial Regex LinkLine();
 
     [Fact(Timeout = 150_000)]
     public async Task The_cli_seeds_chromium_downloads_through_the_web_app_and_serves_the_next_cli_peer()

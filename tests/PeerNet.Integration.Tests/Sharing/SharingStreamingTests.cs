@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
 
@@ -11,11 +10,8 @@ namespace PeerNet.Integration.Tests.Sharing;
 /// the player's range requests into reads of verified pieces — and still ends byte-exact.
 /// </summary>
 [Collection(BrowserCollection.Name)]
-public sealed partial class SharingStreamingTests(BrowserFixture browser, ITestOutputHelper output) : WebAppTestBase(browser, output)
+public sealed class SharingStreamingTests(BrowserFixture browser, ITestOutputHelper output) : WebAppTestBase(browser, output)
 {
-    [GeneratedRegex(@"^https?://\S+/#/get/[A-Za-z0-9_-]{43}#k=[A-Za-z0-9_-]{43}$")]
-    private static partial Regex LinkLine();
-
     // A real VP8 WebM, recorded by Chromium from a canvas of noise (so it is large for its length).
     private const string RecordVideo = """
         async (ms) => {
@@ -83,7 +79,7 @@ public sealed partial class SharingStreamingTests(BrowserFixture browser, ITestO
         using var share = CliProcess.Start("share", "share", video, "--hub", Hub.Url.ToString(), "--plain", "--upload-limit", "256KB");
         try
         {
-            var link = (await share.WaitForLineAsync(LinkLine().ToString(), TimeSpan.FromSeconds(30))).Value;
+            var link = (await share.WaitForLineAsync(SharingCliBrowserTests.LinkLine().ToString(), TimeSpan.FromSeconds(30))).Value;
             await share.WaitForLineAsync("^seeding: 0 peer", TimeSpan.FromSeconds(30));
             var viewer = await OpenAsync("viewer", link);
             var row = WebApp.FileRow(viewer, 0);
