@@ -141,6 +141,20 @@ public sealed class SharingModuleTests(BrowserFixture browser, ITestOutputHelper
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_peer_whose_hello_never_arrives_is_dropped_and_a_new_connection_completes()
+    {
+        var page = await PageAsync();
+        await CheckAsync(page, "lostHello");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_message_before_the_channels_open_event_still_follows_connect()
+    {
+        var page = await PageAsync();
+        await CheckAsync(page, "peerMessageBeforeOpen");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Store_keeps_recorded_pieces_across_a_reload_and_completes_the_files()
     {
         var page = await PageAsync();

@@ -18,6 +18,7 @@ const swarmMod = await import(`${M}swarm.js`);
 const sessionMod = await import(`${M}session.js`);
 const store = await import(`${M}store.js`);
 const streamMod = await import(`${M}stream.js`);
+const peerMod = await import(`${M}../peer.js`);
 
 const { toHex, fromHex, b64uEncode, b64uDecode, utf8 } = bytes;
 
@@ -1148,6 +1149,56 @@ export async function roomRedial() {
   await new Promise((r) => setTimeout(r, 9000));
   c.eq(offers.length, before, 'no offers after the member left');
   room.leave();
+  return c.result();
+}
+
+/**
+ * A peer whose hello never arrives (the channel works, the session never starts) is dropped after
+ * the hello timeout as 'no-hello', and a fresh connection to the same seeder then completes.
+ */
+export async function lostHello() {
+  const c = new Checker();
+  const s = await smallItem([40000, 3], 14);
+  const seederSwarm = new swarmMod.Swarm({ cid: s.cid, info: s.info, storage: s });
+  const d = downloader(s, { helloTimeoutMs: 1500 });
+  let first = true;
+  // The seeder's first message on this connection (its hello) is lost.
+  const [, lost] = connect(seederSwarm, d, { aToB: (x) => { if (first) { first = false; return null; } return x; } });
+  const t0 = performance.now();
+  while (!d.dropped.length && performance.now() - t0 < 6000) await new Promise((r) => setTimeout(r, 50));
+  const ms = Math.round(performance.now() - t0);
+  c.eq(d.dropped.map((x) => x.reason).join(','), 'no-hello', `dropped for its missing hello after ${ms} ms`);
+  c.ok(ms >= 1400 && ms < 4000, `after the 1.5 s hello timeout (and at most two ticks): ${ms} ms`);
+  c.eq(lost.state, 'closed', 'the silent session is closed');
+  c.ok(!d.complete, 'nothing downloaded from it');
+  connect(seederSwarm, d);
+  await whenComplete(d, 10000);
+  await sameFiles(c, s, d, 'from the second connection');
+  seederSwarm.stop();
+  d.stop();
+  return c.result();
+}
+
+/**
+ * Chromium may deliver a data channel's first message before its 'open' event; the peer still
+ * emits 'connect' before 'data', so whoever starts the session on connect sees that message.
+ */
+export async function peerMessageBeforeOpen() {
+  const c = new Checker();
+  const peer = new peerMod.Peer({ initiator: false, remoteId: 'R' });
+  const events = [];
+  peer.addEventListener('connect', () => events.push('connect'));
+  peer.addEventListener('data', (ev) => events.push(`data:${ev.detail.data}`));
+  const channel = { readyState: 'connecting', bufferedAmount: 0, close() {} };
+  peer._setupChannel(channel);
+  channel.readyState = 'open';
+  channel.onmessage({ data: 'hello' });
+  channel.onopen();
+  channel.onmessage({ data: 'second' });
+  c.eq(events.join(' '), 'connect data:hello data:second', 'connect first, once, then both messages in order');
+  peer.destroy();
+  channel.onmessage({ data: 'late' });
+  c.eq(events.length, 3, 'nothing emitted after destroy');
   return c.result();
 }
 

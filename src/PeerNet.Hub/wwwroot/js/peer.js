@@ -187,7 +187,14 @@ export class Peer extends EventTarget {
     // The answering side may get the channel from 'datachannel' already open, and then no
     // 'open' event follows.
     if (channel.readyState === 'open') queueMicrotask(opened);
-    channel.onmessage = (ev) => this._emit('data', { data: ev.data });
+    channel.onmessage = (ev) => {
+      // Chromium can deliver a message before the channel's 'open' event (the remote opened its
+      // side and sent at once); 'connect' must still come first, or the first message has no
+      // handler yet and is lost.
+      if (!this.connected) opened();
+      if (this.destroyed) return;
+      this._emit('data', { data: ev.data });
+    };
     channel.onclose = () => {
       if (this.destroyed) return;
       this.destroyed = true;

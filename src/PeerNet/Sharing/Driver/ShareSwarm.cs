@@ -697,7 +697,8 @@ public sealed class ShareSwarm : IAsyncDisposable
                     if (_connections.TryGetValue(e.PeerId!, out var closed))
                     {
                         // The session's last message (an error) may still be in the buffer: let it go first.
-                        Forget(closed, now, drainFirst: true);
+                        // A channel on which no hello ever came is worth offering again; other drops are deliberate.
+                        Forget(closed, now, drainFirst: true, redial: e.Reason == SwarmPeerReason.NoHello);
                     }
 
                     break;

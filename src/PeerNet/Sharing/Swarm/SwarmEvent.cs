@@ -55,6 +55,9 @@ public enum SwarmPeerReason
     /// <summary>Its requests stalled too often (§6 "Stalls").</summary>
     Stalled,
 
+    /// <summary>Its hello did not come within <see cref="SwarmOptions.HelloTimeoutMs"/> (§6 "Stalls").</summary>
+    NoHello,
+
     /// <summary>It sent <c>error</c>.</summary>
     PeerError,
 

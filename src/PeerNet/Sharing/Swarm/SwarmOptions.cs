@@ -23,6 +23,12 @@ public sealed class SwarmOptions
     /// <summary>The 4×-usual rule never fires sooner than this (ms), so jitter on a fast link is not a stall.</summary>
     public long MinStallTimeoutMs { get; init; } = 2_000;
 
+    /// <summary>
+    /// A connection whose hello has not come in this long is dropped (§6 "Stalls"): the channel
+    /// works but the session never started, and it would hold a connection slot for nothing.
+    /// </summary>
+    public long HelloTimeoutMs { get; init; } = 20_000;
+
     /// <summary>Stalled requests after which a peer is dropped (§6: 3).</summary>
     public int MaxStalls { get; init; } = 3;
 
@@ -40,7 +46,7 @@ public sealed class SwarmOptions
 
     internal void Validate()
     {
-        if (UploadSlots < 1 || RechokeIntervalMs < 1 || OptimisticUnchokeIntervalMs < 1 || StallTimeoutMs < 1 || StallFactor <= 0 || MinStallTimeoutMs < 0
+        if (UploadSlots < 1 || RechokeIntervalMs < 1 || OptimisticUnchokeIntervalMs < 1 || StallTimeoutMs < 1 || HelloTimeoutMs < 1 || StallFactor <= 0 || MinStallTimeoutMs < 0
             || MaxStalls < 1 || InitialPipelineDepth < 1 || MaxPipelineDepth < InitialPipelineDepth || MaxEndgameCopies < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(SwarmOptions), "Swarm options out of range.");

@@ -15,6 +15,9 @@ internal sealed class SwarmPeer
 
     public string Id { get; }
 
+    /// <summary>When it was added: its hello is due by then plus <see cref="SwarmOptions.HelloTimeoutMs"/>.</summary>
+    public long AddedAt { get; init; }
+
     public ShareWireSession Session { get; }
 
     /// <summary>Our outstanding requests here and when each went out.</summary>

@@ -23,6 +23,7 @@ public sealed class SwarmScheduler
     private readonly Queue<SwarmEvent> _events = new();
     private readonly UploadSlots _slots;
     private readonly List<(SwarmPeer Peer, int Piece)> _stalled = [];
+    private readonly List<SwarmPeer> _silent = [];
 
     // Under an upload cap, the peers' PieceNeeded wait here (oldest first) until the bucket has
     // the piece's bytes: a piece is read and handed to its session only when it may be sent, so
@@ -172,7 +173,7 @@ public sealed class SwarmScheduler
         }
 
         session.Start();
-        var peer = new SwarmPeer(peerId, session) { PipelineDepth = _options.InitialPipelineDepth };
+        var peer = new SwarmPeer(peerId, session) { PipelineDepth = _options.InitialPipelineDepth, AddedAt = now };
         _peers.Add(peerId, peer);
         _order.Add(peer);
         _slots.Add(peerId);
@@ -339,6 +340,12 @@ public sealed class SwarmScheduler
 
         foreach (var peer in _order)
         {
+            if (!peer.Detached && !peer.Session.HasRemoteHello)
+            {
+                var due = peer.AddedAt + _options.HelloTimeoutMs;
+                deadline = deadline is { } d0 ? Math.Min(d0, due) : due;
+            }
+
             if (peer.Detached || peer.Requests.Count == 0)
             {
                 continue;
@@ -362,10 +369,17 @@ public sealed class SwarmScheduler
     public void HandleTimeout(long now)
     {
         _stalled.Clear();
+        _silent.Clear();
         foreach (var peer in _order)
         {
             if (peer.Detached)
             {
+                continue;
+            }
+
+            if (!peer.Session.HasRemoteHello && now - peer.AddedAt >= _options.HelloTimeoutMs)
+            {
+                _silent.Add(peer);
                 continue;
             }
 
@@ -377,6 +391,11 @@ public sealed class SwarmScheduler
                     _stalled.Add((peer, piece));
                 }
             }
+        }
+
+        foreach (var peer in _silent)
+        {
+            Drop(peer, SwarmPeerReason.NoHello, null, $"no hello within {_options.HelloTimeoutMs / 1000.0:0.#} s", now);
         }
 
         foreach (var (peer, piece) in _stalled)

@@ -104,6 +104,34 @@ public class SwarmSchedulerTests
     }
 
     [Fact]
+    public void APeerWhoseHelloNeverComesIsDroppedAfterTheHelloTimeout()
+    {
+        var s = new SwarmScheduler(Content.ContentId, new SwarmOptions { HelloTimeoutMs = 5_000 }, new TestContent.InfoVerifier(Content), new Random(3));
+        s.AddPeer("silent", 1_000);
+        s.AddPeer("p", 2_000);
+        var peer = Seeder(Content);
+        var b = new byte[ShareWireLimits.MaxMessageLength];
+        int n;
+        while ((n = peer.PollTransmit(b)) > 0)
+        {
+            s.HandleMessage("p", b.AsSpan(0, n), 2_000); // p's hello (and the rest) arrives; silent's never does
+        }
+
+        Assert.Equal(6_000, s.PollTimeout());
+        s.HandleTimeout(5_999);
+        Assert.DoesNotContain(Events(s), e => e.Kind == SwarmEventKind.PeerClosed);
+        s.HandleTimeout(6_000);
+        var closed = Assert.Single(Events(s), e => e.Kind == SwarmEventKind.PeerClosed);
+        Assert.Equal(("silent", SwarmPeerReason.NoHello), (closed.PeerId, closed.Reason));
+        Assert.Equal(["p"], s.PeerIds);
+
+        // A peer that did say hello is never dropped for it.
+        s.HandleTimeout(60_000);
+        Assert.DoesNotContain(Events(s), e => e.Kind == SwarmEventKind.PeerClosed);
+        Assert.True(s.PollTimeout() is null or > 60_000);
+    }
+
+    [Fact]
     public void ADownloaderFetchesTheInfoBlockThenPiecesAndAnnouncesThem()
     {
         var s = new SwarmScheduler(Content.ContentId, infoVerifier: new TestContent.InfoVerifier(Content), random: new Random(2));

@@ -81,6 +81,7 @@ export class SwarmRoom extends EventTarget {
     this.banned = new Set();
     this._redials = new Map(); // remote id → {attempts, timer}
     this._pendingOffers = new Map();
+    this._retry = new Set(); // remote ids whose session we ended but which may be offered again
     this._onSignal = (ev) => this._signal(ev.detail.from, ev.detail.data);
     this._onJoined = (ev) => {
       if (ev.detail.room !== this.room) return;
@@ -100,6 +101,8 @@ export class SwarmRoom extends EventTarget {
     };
     this.swarm.addEventListener('peer-dropped', (ev) => {
       if (ev.detail.corrupt) this.banned.add(ev.detail.id);
+      // A channel on which no hello ever came is worth offering again; other drops are deliberate.
+      if (ev.detail.reason === 'no-hello') this._retry.add(ev.detail.id);
     });
   }
 
@@ -184,7 +187,8 @@ export class SwarmRoom extends EventTarget {
       if (this.peers.get(id) === peer) this.peers.delete(id);
       const underUs = !ended; // read first: closing the session below closes the transport too
       session?.close('the connection closed');
-      if (initiator && underUs) this._scheduleRedial(id);
+      const retry = this._retry.delete(id);
+      if (initiator && (underUs || retry)) this._scheduleRedial(id);
     });
     return peer;
   }

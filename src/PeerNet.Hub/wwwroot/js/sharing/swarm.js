@@ -28,6 +28,9 @@ export const STALLS_TO_DROP = 3;
 export const RECHOKE_MS = 10000;
 export const OPTIMISTIC_MS = 30000;
 export const INFO_TIMEOUT_MS = 30000;
+// A connected peer whose hello has not come by then is dropped: the channel works but the session
+// never started, and holding it would keep the slot (and the room's redial) from a working one.
+export const HELLO_TIMEOUT_MS = 20000;
 export const MAX_ENDGAME_COPIES = 3;
 export const TICK_MS = 1000;
 // While a stream waits for pieces in its priority window, each peer keeps at most this many other
@@ -49,6 +52,7 @@ export class Swarm extends EventTarget {
     this.stallMs = options.stallMs ?? STALL_MS;
     this.minStallMs = options.minStallMs ?? MIN_STALL_MS;
     this.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+    this.helloTimeoutMs = options.helloTimeoutMs ?? HELLO_TIMEOUT_MS;
     this.now = options.now ?? (() => performance.now());
     this.random = options.random ?? Math.random;
     this.log = options.log ?? (() => {});
@@ -132,7 +136,7 @@ export class Swarm extends EventTarget {
       return session;
     }
     this.sessions.add(session);
-    this._peerState.set(session, { depth: START_PIPELINE, stalls: 0, avgMs: 0, downRecent: 0, infoAskedAt: 0 });
+    this._peerState.set(session, { depth: START_PIPELINE, stalls: 0, avgMs: 0, downRecent: 0, infoAskedAt: 0, addedAt: this.now() });
     session.start();
     this._emit('peers', { count: this.sessions.size });
     return session;
@@ -176,10 +180,20 @@ export class Swarm extends EventTarget {
     this.totals.downRate += alpha * ((this._window.down * 1000) / dt - this.totals.downRate);
     this.totals.upRate += alpha * ((this._window.up * 1000) / dt - this.totals.upRate);
     this._window = { down: 0, up: 0, at: now };
+    this._checkHellos(now);
     this._checkStalls(now);
     this._maybeRequestInfo(now);
     if (now - this._lastRechoke >= RECHOKE_MS) this._rechoke(now);
     this._emit('stats', { ...this.totals, peers: this.sessions.size, haveCount: this.item.haveCount, pieceCount: this.pieceCount });
+  }
+
+  _checkHellos(now) {
+    for (const s of [...this.sessions]) {
+      const ps = this._peerState.get(s);
+      if (ps && s.state === 'new' && now - ps.addedAt > this.helloTimeoutMs) {
+        this._drop(s, 'no-hello', `no hello within ${Math.round(this.helloTimeoutMs / 1000)} s`);
+      }
+    }
   }
 
   _checkStalls(now) {
