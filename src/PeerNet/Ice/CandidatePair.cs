@@ -46,6 +46,9 @@ internal sealed class CandidatePair(LocalCandidate local, RemoteCandidate remote
     /// <summary>The peer sent USE-CANDIDATE on this pair (controlled side, RFC 8445 §7.3.1.5).</summary>
     public bool RemoteNominated { get; set; }
 
+    /// <summary>A check from the remote arrived on this pair: the path works toward us.</summary>
+    public bool CheckReceived { get; set; }
+
     /// <summary>Nominated: usable for data.</summary>
     public bool Nominated { get; set; }
 

@@ -474,6 +474,7 @@ public sealed class IceAgent
         if (Role == IceRole.Controlling && !HasCurrentSelection && _nominating is null && _firstValidAt is { } firstValid)
         {
             deadline = Later(deadline, firstValid + _options.NominationTimeout);
+            deadline = Later(deadline, firstValid + _options.ReachablePairNominationTimeout);
         }
 
         if (_selected is { } selected && !_consentLost)
@@ -744,9 +745,12 @@ public sealed class IceAgent
             {
                 return;
             }
+
+            pair.CheckReceived = true;
         }
         else
         {
+            pair.CheckReceived = true;
             switch (pair.State)
             {
                 case CandidatePairState.Frozen or CandidatePairState.Waiting or CandidatePairState.Failed:
@@ -1068,6 +1072,7 @@ public sealed class IceAgent
 
         CandidatePair? best = null;
         var betterPending = false;
+        var betterReachable = false;
         foreach (var pair in _pairs)
         {
             if (pair.State == CandidatePairState.Succeeded)
@@ -1076,10 +1081,19 @@ public sealed class IceAgent
                 break;
             }
 
-            betterPending |= pair.State is CandidatePairState.Frozen or CandidatePairState.Waiting or CandidatePairState.InProgress;
+            var pending = pair.State is CandidatePairState.Frozen or CandidatePairState.Waiting or CandidatePairState.InProgress;
+            betterPending |= pending;
+            betterReachable |= pending && pair.CheckReceived;
         }
 
-        if (best is null || (betterPending && _now < _firstValidAt + _options.NominationTimeout))
+        // Regular nomination (RFC 8445 §8.1.1) lets the controlling agent wait for better pairs.
+        // Nominating once is final (no renomination), so a direct pair whose answer a lossy link
+        // delays past the short wait would leave the session on a relay for good: a better pair
+        // the remote has already reached us on gets the longer wait.
+        var waitUntil = betterReachable ? _firstValidAt + Math.Max(_options.NominationTimeout, _options.ReachablePairNominationTimeout)
+            : betterPending ? _firstValidAt + _options.NominationTimeout
+            : null;
+        if (best is null || _now < waitUntil)
         {
             return;
         }

@@ -35,6 +35,14 @@ public sealed class IceAgentOptions
     /// </summary>
     public int NominationTimeout { get; set; } = 1000;
 
+    /// <summary>
+    /// How long, from the first valid pair, the controlling agent waits at most for a better pair
+    /// on which the remote's checks have already arrived (so the path works, and only our check or
+    /// its answer is late: lost under packet loss, or behind a NAT still opening). Past
+    /// <see cref="NominationTimeout"/> only such pairs are waited for.
+    /// </summary>
+    public int ReachablePairNominationTimeout { get; set; } = 4000;
+
     /// <summary>The interval of consent checks on the selected pair (RFC 7675 §5.1: 5 s ± 20 %; shorter is allowed).</summary>
     public int ConsentInterval { get; set; } = 2500;
 

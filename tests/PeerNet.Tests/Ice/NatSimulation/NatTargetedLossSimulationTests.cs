@@ -46,4 +46,39 @@ public sealed class NatTargetedLossSimulationTests
         Assert.Equal(0, client.DroppedCount);
         Assert.True(sim.B.HasChannelOnSelectedPair, "B asked for the channel again");
     }
+    /// <summary>
+    /// The answers to A's checks on the direct (srflx↔srflx) path are lost for the first 2 s, as a
+    /// lossy link can lose a retransmission or two, while B's checks reach A on that path and a
+    /// relayed pair succeeds at once. Nominating is final, so nominating the relayed pair 1 s
+    /// after it succeeded would keep the session on the relay (twice the round trip) for good:
+    /// the controlling agent waits longer for a better pair the remote has already reached it on.
+    /// With that wait cut to the short one, the relayed pair is what gets nominated.
+    /// </summary>
+    [Theory]
+    [InlineData(4_000, false)]
+    [InlineData(1_000, true)]
+    public void A_direct_pair_whose_answers_come_late_is_still_nominated_over_a_relayed_one(int reachableWait, bool relayed)
+    {
+        var sim = NatScenario.Create(3, o => o.Agent = a => a.ReachablePairNominationTimeout = reachableWait);
+        long lossUntil = 0;
+        var lost = 0;
+        sim.Net.DropIf = (source, destination, datagram) =>
+        {
+            var drop = sim.Net.Now < lossUntil && source.WithPort(0) == sim.NatB.PublicAddress && destination.WithPort(0) == sim.NatA.PublicAddress
+                && IsStun(datagram, StunMethod.Binding, StunClass.SuccessResponse);
+            lost += drop ? 1 : 0;
+            return drop;
+        };
+        lossUntil = sim.Net.Now + 2_000;
+        sim.Start();
+        Assert.True(sim.RunUntilConnected(10_000), sim.Describe());
+        Assert.True(sim.Net.RunUntil(() => sim.A.Selected is not null && sim.B.Selected is not null, 10_000), sim.Describe());
+        Assert.True(lost > 0, "answers on the direct path were lost");
+
+        var pair = sim.A.Selected!;
+        var viaRelay = pair.Local.Type == IceCandidateType.Relay || pair.Remote.Type == IceCandidateType.Relay;
+        Assert.True(relayed == viaRelay, $"selected {pair} ({pair.Local.Type.ToToken()} → {pair.Remote.Type.ToToken()}); {sim.Describe()}");
+        Assert.Single(sim.A.SelectedHistory);
+        Assert.True(sim.ExchangeData(1), sim.Describe());
+    }
 }
