@@ -74,6 +74,11 @@ internal static class ServeCommand
                     AnsiConsole.MarkupLine("[red]error:[/] --pin needs --store DIR (where the replica is kept)");
                     return 2;
                 }
+                if (result.GetValue(pinToken) is not null && result.GetValue(store) is null)
+                {
+                    AnsiConsole.MarkupLine("[red]error:[/] --pin-token needs --store DIR (pins are kept there; without a store the hub accepts none)");
+                    return 2;
+                }
 
                 await using var hub = await HubServer.StartAsync(options, cancellationToken).ConfigureAwait(false);
                 PrintBanner(hub);

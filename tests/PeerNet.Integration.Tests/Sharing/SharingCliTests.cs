@@ -224,6 +224,19 @@ public sealed partial class SharingCliTests(ITestOutputHelper output) : IAsyncLi
         AssertSameFile(file, Path.Combine(directory, "errors.bin"));
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData("--upload-limit", "1MB", "--upload-limit needs --store")]
+    [InlineData("--pin", "https://127.0.0.1/#/get/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "--pin needs --store")]
+    [InlineData("--pin-token", "a-token-nobody-can-use-here", "--pin-token needs --store")]
+    public async Task Serve_options_that_only_work_with_a_store_are_refused_without_one(string option, string value, string expected)
+    {
+        // Refused before anything listens, so the port given is never bound.
+        var (code, text) = await CliProcess.RunAsync(Step, "serve", "--port", "1", "--http", "--no-turn", option, value);
+        output.WriteLine(text);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, text);
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task Share_runs_its_own_hub_and_serve_store_reseeds_a_pin_after_everyone_left()
     {

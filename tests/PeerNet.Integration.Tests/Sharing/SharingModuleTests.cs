@@ -141,6 +141,20 @@ public sealed class SharingModuleTests(BrowserFixture browser, ITestOutputHelper
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_cancelled_piece_asked_again_takes_either_answer_and_a_first_request_stays_strict()
+    {
+        var page = await PageAsync();
+        await CheckAsync(page, "sessionReRequest");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_slow_but_working_peer_is_not_dropped_as_stalled()
+    {
+        var page = await PageAsync();
+        await CheckAsync(page, "slowButWorkingPeer");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_peer_whose_hello_never_arrives_is_dropped_and_a_new_connection_completes()
     {
         var page = await PageAsync();

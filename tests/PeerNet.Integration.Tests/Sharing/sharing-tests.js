@@ -737,21 +737,98 @@ export async function sessionRules() {
   return c.result();
 }
 
+/**
+ * A cancelled piece may be asked of the same peer again. The old answer's stray blocks and the
+ * new answer can interleave (the same bytes at the same offsets), so the re-requested piece takes
+ * any proof and any block that continues it and ignores the rest; a first request stays strict.
+ */
+export async function sessionReRequest() {
+  const c = new Checker();
+  const s = await smallItem([70000], 14); // 5 pieces
+  const out = { sent: [], closed: false, events: [] };
+  const session = new sessionMod.ShareSession({
+    item: { ...swarmItemOf(s), haveCount: 0, complete: false, has: () => false, bits: () => new Uint8Array(1) },
+    transport: { send: (x) => out.sent.push(wire.decodeMessage(x)), close: () => { out.closed = true; }, waitForDrain: async () => {} },
+    maxRequests: 8,
+    onEvent: (type, d) => out.events.push({ type, d }),
+  });
+  session.start();
+  const feed = (m) => session.handleMessage(wire.encodeMessage(m));
+  feed({ type: 'hello', flags: 3, cid: s.cid, pieceCount: s.layout.pieceCount, maxRequests: 8 });
+  feed({ type: 'bitfield', bits: new Uint8Array([0xf8]) });
+  feed({ type: 'unchoke' });
+  const blocks = async (i) => {
+    const sealed = await s.readSealedPiece(i);
+    const list = [];
+    for (let o = 0; o < sealed.length; o += 6000) list.push({ type: 'piece', piece: i, offset: o, bytes: sealed.slice(o, Math.min(sealed.length, o + 6000)) });
+    return list;
+  };
+  const verified = () => out.events.filter((e) => e.type === 'piece').map((e) => e.d.piece);
+  const settle = () => new Promise((r) => setTimeout(r, 50));
+
+  // Piece 0: half of the first answer, cancel, ask again; the rest of the old answer is ignored,
+  // the new one completes it.
+  const b0 = await blocks(0);
+  c.ok(session.request(0), 'requested');
+  feed({ type: 'proof', piece: 0, hashes: s.proof(0) });
+  feed(b0[0]);
+  session.cancel(0);
+  c.ok(session.mayRequest(0), 'a cancelled piece may be asked again');
+  c.ok(session.request(0), 'requested again');
+  for (const b of b0.slice(1)) feed(b); // the old answer goes on: none of it continues offset 0
+  feed({ type: 'proof', piece: 0, hashes: s.proof(0) });
+  for (const b of b0) feed(b);
+  await settle();
+  c.eq(JSON.stringify(verified()), '[0]', 'piece 0 verified from the new answer');
+
+  // Piece 1: cancelled before anything came, asked again; the old answer's blocks arrive first
+  // and its proof last (lax: blocks before the proof are kept), then the new proof is a stray.
+  const b1 = await blocks(1);
+  c.ok(session.request(1), 'piece 1 requested');
+  session.cancel(1);
+  c.ok(session.request(1), 'piece 1 requested again');
+  for (const b of b1) feed(b);
+  c.eq(JSON.stringify(verified()), '[0]', 'not verified before its proof');
+  feed({ type: 'proof', piece: 1, hashes: s.proof(1) });
+  feed({ type: 'proof', piece: 1, hashes: s.proof(1) });
+  await settle();
+  c.eq(JSON.stringify(verified()), '[0,1]', 'piece 1 verified once its proof came; the second proof ignored');
+  c.ok(!out.closed, 'no protocol error for any of it');
+
+  // A first request is strict: a block that does not continue it is a protocol error.
+  c.ok(session.request(2), 'piece 2 requested');
+  feed({ type: 'proof', piece: 2, hashes: s.proof(2) });
+  feed((await blocks(2))[1]);
+  c.ok(out.closed && out.sent[out.sent.length - 1].type === 'error', 'a block out of order on a first request is an error');
+  return c.result();
+}
+
 // --- swarm behaviour in one page (in-memory connections) --------------------------------------
 
 function connect(a, b, opts = {}) {
   let sa;
   let sb;
   const link1 = { aToB: opts.aToB ?? ((x) => x), bToA: opts.bToA ?? ((x) => x) };
-  const make = (deliver, filter) => ({
-    send: (bytes) => {
-      const copy = filter(bytes.slice());
-      if (copy) setTimeout(() => deliver(copy), opts.delayMs ?? 0);
-    },
-    close: () => setTimeout(() => deliver(null), 0),
-    waitForDrain: () => new Promise((r) => setTimeout(r, 0)),
-  });
-  sa = a.addConnection(make((x) => (x ? sb.handleMessage(x) : sb.close('remote closed')), link1.aToB), opts.idB ?? 'B');
+  // rate (bytes per ms, optional): one direction's link, sending one message after another.
+  const make = (deliver, filter, rate) => {
+    let busyUntil = 0;
+    return {
+      send: (bytes) => {
+        const copy = filter(bytes.slice());
+        if (!copy) return;
+        let delay = opts.delayMs ?? 0;
+        if (rate) {
+          const now = performance.now();
+          busyUntil = Math.max(busyUntil, now) + copy.length / rate;
+          delay = busyUntil - now;
+        }
+        setTimeout(() => deliver(copy), delay);
+      },
+      close: () => setTimeout(() => deliver(null), 0),
+      waitForDrain: () => new Promise((r) => setTimeout(r, 0)),
+    };
+  };
+  sa = a.addConnection(make((x) => (x ? sb.handleMessage(x) : sb.close('remote closed')), link1.aToB, opts.aToBRate), opts.idB ?? 'B');
   sb = b.addConnection(make((x) => (x ? sa.handleMessage(x) : sa.close('remote closed')), link1.bToA), opts.idA ?? 'A');
   return [sa, sb];
 }
@@ -1149,6 +1226,28 @@ export async function roomRedial() {
   await new Promise((r) => setTimeout(r, 9000));
   c.eq(offers.length, before, 'no offers after the member left');
   room.leave();
+  return c.result();
+}
+
+/**
+ * A peer whose uplink is slow but working (its queued requests outlast the stall limit while its
+ * data keeps coming) has those requests cancelled and asked again, but is not counted as stalled
+ * and never dropped; the download completes from it alone.
+ */
+export async function slowButWorkingPeer() {
+  const c = new Checker();
+  const s = await smallItem([200000], 14); // 13 pieces of 16 KiB
+  const seederSwarm = new swarmMod.Swarm({ cid: s.cid, info: s.info, storage: s });
+  const logs = [];
+  const d = downloader(s, { stallMs: 1000, minStallMs: 1000, log: (t) => logs.push(t) });
+  connect(seederSwarm, d, { aToBRate: 60 }); // 60 kB/s: about 0.27 s per piece
+  await whenComplete(d, 30000);
+  await sameFiles(c, s, d, 'over the slow link');
+  const stalls = logs.filter((l) => l.includes('stalled after')).length;
+  c.ok(stalls > 0, `requests queued behind others outlasted the 1 s limit and were asked again: ${stalls}`);
+  c.eq(d.dropped.length, 0, `the slow peer was not dropped: ${JSON.stringify(d.dropped)}`);
+  seederSwarm.stop();
+  d.stop();
   return c.result();
 }
 

@@ -59,6 +59,7 @@ export class ShareSession {
     this.peerInterested = false;
     this.outstanding = new Map(); // our requests: piece → {sentAt, hashes, buffer, received}
     this.stats = { bytesDown: 0, bytesUp: 0, piecesDown: 0, piecesUp: 0 };
+    this.lastPieceDataAt = -Infinity; // when a proof or block last came (stalls count only without any)
 
     this._helloSentWithCount = false;
     this._remoteKnowsCount = false;
@@ -66,7 +67,10 @@ export class ShareSession {
     this._bitfieldReceived = false;
     this._pendingBits = null; // a bitfield that came before we knew pieceCount
     this._pendingHaves = new Set();
-    this._cancelled = new Set(); // pieces we cancelled: stray proof/blocks for them are ignored
+    // Pieces we cancelled: stray proofs and blocks for them are ignored. Asked again, the old and
+    // new answers can interleave; both carry the same bytes at the same offsets, so a re-requested
+    // piece is 'lax': it takes any proof and any block that continues it, and ignores the rest.
+    this._cancelled = new Set();
     this._stray = new Map(); // piece → bytes of ignored blocks seen, to spot lies
     this._info = null; // incoming info block: {want, buffer, received}
     this._sendingInfo = false;
@@ -125,8 +129,12 @@ export class ShareSession {
       case 'info-request': return this._onInfoRequest();
       case 'info': return this._onInfo(msg);
       case 'request': return this._onRequest(msg.piece);
-      case 'proof': return this._onProof(msg);
-      case 'piece': return this._onBlock(msg);
+      case 'proof':
+        this.lastPieceDataAt = this.now();
+        return this._onProof(msg);
+      case 'piece':
+        this.lastPieceDataAt = this.now();
+        return this._onBlock(msg);
       case 'cancel': return this._onCancel(msg.piece);
       case 'reject': return this._onReject(msg.piece);
       case 'choke': return this._onChoke();
@@ -360,8 +368,8 @@ export class ShareSession {
 
   /** Requests piece i; false when it may not be asked of this peer now. */
   request(i) {
-    if (!this.canRequest() || this.outstanding.has(i) || this._cancelled.has(i) || !this.remoteHas(i)) return false;
-    this.outstanding.set(i, { sentAt: this.now(), hashes: null, buffer: null, received: 0 });
+    if (!this.canRequest() || this.outstanding.has(i) || !this.remoteHas(i)) return false;
+    this.outstanding.set(i, { sentAt: this.now(), hashes: null, buffer: null, received: 0, lax: this._cancelled.has(i) });
     this._send({ type: 'request', piece: i });
     return true;
   }
@@ -373,9 +381,9 @@ export class ShareSession {
     if (this.state === 'open') this._send({ type: 'cancel', piece: i });
   }
 
-  /** Whether piece i may be asked of this peer (not cancelled on it since its last choke). */
+  /** Whether piece i may be asked of this peer (it has it, and it is not outstanding here). */
   mayRequest(i) {
-    return !this._cancelled.has(i) && !this.outstanding.has(i) && this.remoteHas(i);
+    return !this.outstanding.has(i) && this.remoteHas(i);
   }
 
   _onProof(msg) {
@@ -384,13 +392,14 @@ export class ShareSession {
       if (this._cancelled.has(msg.piece)) return this._stray.set(msg.piece, 0);
       throw new WireError('unrequested-proof', `proof for piece ${msg.piece}, which was not requested`);
     }
-    if (r.hashes) throw new WireError('second-proof', `a second proof for piece ${msg.piece}`);
+    if (r.hashes && !r.lax) throw new WireError('second-proof', `a second proof for piece ${msg.piece}`);
     if (msg.hashes.length !== proofLength(msg.piece, this.pieceCount)) {
       this.fail(ERROR_CODES['corrupt-piece'], `a proof of ${msg.hashes.length} hashes for piece ${msg.piece}`, 'bad-proof', { corrupt: true, piece: msg.piece });
       return undefined;
     }
     r.hashes = msg.hashes;
-    r.buffer = new Uint8Array(sealedLength(this.item.info, msg.piece));
+    r.buffer ??= new Uint8Array(sealedLength(this.item.info, msg.piece));
+    if (r.received === r.buffer.length) this._complete(msg.piece, r); // lax: the blocks came first
     return undefined;
   }
 
@@ -406,17 +415,25 @@ export class ShareSession {
       }
       throw new WireError('unrequested-piece', `a block of piece ${msg.piece}, which was not requested`);
     }
-    if (!r.hashes) throw new WireError('block-before-proof', `a block of piece ${msg.piece} before its proof`);
-    if (msg.offset !== r.received) throw new WireError('block-out-of-order', `a block of piece ${msg.piece} at ${msg.offset}, ${r.received} expected`);
+    if (!r.hashes && !r.lax) throw new WireError('block-before-proof', `a block of piece ${msg.piece} before its proof`);
+    r.buffer ??= new Uint8Array(sealedLength(this.item.info, msg.piece));
     if (msg.bytes.length === 0 || msg.offset + msg.bytes.length > r.buffer.length) throw new WireError('block-too-long', `piece ${msg.piece} is longer than it can be`);
+    if (msg.offset !== r.received) {
+      if (r.lax) return undefined; // the other answer's block, not one that continues this piece
+      throw new WireError('block-out-of-order', `a block of piece ${msg.piece} at ${msg.offset}, ${r.received} expected`);
+    }
     r.buffer.set(msg.bytes, msg.offset);
     r.received += msg.bytes.length;
     this.stats.bytesDown += msg.bytes.length;
     this._emit('bytes', { down: msg.bytes.length });
-    if (r.received < r.buffer.length) return undefined;
-    this.outstanding.delete(msg.piece);
-    this._verify(msg.piece, r);
+    if (r.received < r.buffer.length || !r.hashes) return undefined; // lax: the proof may come last
+    this._complete(msg.piece, r);
     return undefined;
+  }
+
+  _complete(piece, r) {
+    this.outstanding.delete(piece);
+    this._verify(piece, r);
   }
 
   async _verify(piece, r) {

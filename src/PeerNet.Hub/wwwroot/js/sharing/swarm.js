@@ -202,16 +202,23 @@ export class Swarm extends EventTarget {
       if (!ps) continue;
       const limit = ps.avgMs > 0 ? Math.min(this.stallMs, Math.max(this.minStallMs, 4 * ps.avgMs)) : this.stallMs;
       let stalled = false;
+      let episode = false;
       for (const [piece, r] of [...s.outstanding]) {
         if (now - r.sentAt <= limit) continue;
         this.log(`peer ${s.id}: piece ${piece} stalled after ${Math.round(now - r.sentAt)} ms; asking elsewhere`);
         s.cancel(piece);
         this._forget(piece, s);
         stalled = true;
+        // Whether the peer stalled (three times drops it) is stricter (docs/sharing.md §6): it sent
+        // no piece data at all since this request went out (a slow but working uplink, busy with
+        // other peers, is not a stall), and requests queued together count once: only one sent
+        // after its last stall was noticed counts again.
+        if (s.lastPieceDataAt < r.sentAt && (ps.lastStallAt === undefined || r.sentAt >= ps.lastStallAt)) episode = true;
       }
-      if (stalled) {
+      if (stalled) ps.depth = Math.max(START_PIPELINE, ps.depth >> 1);
+      if (episode) {
+        ps.lastStallAt = now;
         ps.stalls++;
-        ps.depth = Math.max(START_PIPELINE, ps.depth >> 1);
         if (ps.stalls >= STALLS_TO_DROP) this._drop(s, 'stalled', `stalled ${ps.stalls} times`);
       }
     }
