@@ -42,6 +42,7 @@ public sealed class FileTransferTests(BrowserFixture browser, ITestOutputHelper 
 
         // The sender saw the receiver finish.
         var row = sender.GetByTestId("receiver-row");
+        Output.WriteLine($"the sender's receiver rows:\n{await WebApp.ReceiverRowsAsync(sender)}");
         await Expect(row).ToHaveCountAsync(1);
         await Expect(row).ToHaveAttributeAsync("data-state", "complete", new() { Timeout = 10_000 });
         await Expect(row.GetByTestId("receiver-percent")).ToHaveTextAsync("100%");
@@ -86,6 +87,7 @@ public sealed class FileTransferTests(BrowserFixture browser, ITestOutputHelper 
         }
 
         var rows = sender.GetByTestId("receiver-row");
+        Output.WriteLine($"the sender's receiver rows:\n{await WebApp.ReceiverRowsAsync(sender)}");
         await Expect(rows).ToHaveCountAsync(3);
         for (var i = 0; i < 3; i++) await Expect(rows.Nth(i)).ToHaveAttributeAsync("data-state", "complete", new() { Timeout = 10_000 });
     }

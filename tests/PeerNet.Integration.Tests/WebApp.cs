@@ -75,6 +75,14 @@ public static partial class WebApp
         Assert.Fail($"file {index} was not verified within {timeout.TotalSeconds} s (percent: {await PercentAsync(page, index)})\n{await DiagnosticsAsync(page)}");
     }
 
+    /// <summary>The sender's receiver rows, one line each (peer, state, status), for a test's output.</summary>
+    public static async Task<string> ReceiverRowsAsync(IPage sender) =>
+        await sender.EvaluateAsync<string>("""
+            () => [...document.querySelectorAll('[data-testid=receiver-row]')]
+              .map((r) => `${r.dataset.peerId} ${r.dataset.state}: ${r.querySelector('[data-testid=receiver-status]')?.textContent ?? ''}`)
+              .join('\n')
+            """);
+
     /// <summary>The percent shown for file <paramref name="index"/>, or -1 while there is no such row.</summary>
     public static async Task<int> PercentAsync(IPage page, int index)
     {

@@ -1279,25 +1279,43 @@ export async function lostHello() {
 }
 
 /**
- * Chromium may deliver a data channel's first message before its 'open' event; the peer still
- * emits 'connect' before 'data', so whoever starts the session on connect sees that message.
+ * Chromium may deliver a data channel's first messages before its 'open' event, while readyState
+ * still says 'connecting'. The peer keeps them and emits 'connect' first (when sending works),
+ * then them in order; one that comes with readyState already 'open' connects at once.
  */
 export async function peerMessageBeforeOpen() {
   const c = new Checker();
-  const peer = new peerMod.Peer({ initiator: false, remoteId: 'R' });
-  const events = [];
-  peer.addEventListener('connect', () => events.push('connect'));
-  peer.addEventListener('data', (ev) => events.push(`data:${ev.detail.data}`));
-  const channel = { readyState: 'connecting', bufferedAmount: 0, close() {} };
+  const watch = (peer) => {
+    const events = [];
+    peer.addEventListener('connect', () => events.push(`connect(${peer.channel.readyState})`));
+    peer.addEventListener('data', (ev) => events.push(`data:${ev.detail.data}`));
+    return events;
+  };
+  let peer = new peerMod.Peer({ initiator: false, remoteId: 'R' });
+  let events = watch(peer);
+  let channel = { readyState: 'connecting', bufferedAmount: 0, close() {} };
   peer._setupChannel(channel);
-  channel.readyState = 'open';
   channel.onmessage({ data: 'hello' });
+  channel.onmessage({ data: 'bitfield' });
+  c.eq(events.join(' '), '', 'nothing before the channel opens');
+  channel.readyState = 'open';
   channel.onopen();
-  channel.onmessage({ data: 'second' });
-  c.eq(events.join(' '), 'connect data:hello data:second', 'connect first, once, then both messages in order');
+  channel.onmessage({ data: 'third' });
+  c.eq(events.join(' '), 'connect(open) data:hello data:bitfield data:third', 'connect first, once, then every message in order');
   peer.destroy();
   channel.onmessage({ data: 'late' });
-  c.eq(events.length, 3, 'nothing emitted after destroy');
+  c.eq(events.length, 4, 'nothing emitted after destroy');
+
+  peer = new peerMod.Peer({ initiator: false, remoteId: 'R2' });
+  events = watch(peer);
+  channel = { readyState: 'connecting', bufferedAmount: 0, close() {} };
+  peer._setupChannel(channel);
+  channel.readyState = 'open'; // open, but its event not dispatched yet
+  channel.onmessage({ data: 'hello' });
+  c.eq(events.join(' '), 'connect(open) data:hello', 'a message on an open channel connects at once');
+  channel.onopen();
+  c.eq(events.length, 2, 'the late open event changes nothing');
+  peer.destroy();
   return c.result();
 }
 

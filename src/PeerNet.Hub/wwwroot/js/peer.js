@@ -15,6 +15,8 @@
 //   close    {}  the connection is over (after an error too)
 
 export const CHANNEL_LABEL = 'files';
+// Messages kept while a channel that already receives has not reported 'open' yet.
+const MAX_EARLY_MESSAGES = 1024;
 
 export class Peer extends EventTarget {
   constructor(options = {}) {
@@ -176,23 +178,37 @@ export class Peer extends EventTarget {
   _setupChannel(channel) {
     this.channel = channel;
     channel.binaryType = 'arraybuffer';
+    // Chromium can deliver a message before the channel's 'open' event, while readyState still
+    // says 'connecting' (sending would throw): such messages wait here and follow 'connect'.
+    let early = [];
     const opened = () => {
       if (this.destroyed || this.connected) return;
       this.connected = true;
       clearTimeout(this._connectTimer);
       this._emitState();
       this._emit('connect', {});
+      const waiting = early;
+      early = null;
+      for (const data of waiting) {
+        if (this.destroyed) return;
+        this._emit('data', { data });
+      }
     };
     channel.onopen = opened;
     // The answering side may get the channel from 'datachannel' already open, and then no
     // 'open' event follows.
     if (channel.readyState === 'open') queueMicrotask(opened);
     channel.onmessage = (ev) => {
-      // Chromium can deliver a message before the channel's 'open' event (the remote opened its
-      // side and sent at once); 'connect' must still come first, or the first message has no
-      // handler yet and is lost.
-      if (!this.connected) opened();
       if (this.destroyed) return;
+      if (!this.connected) {
+        if (early.length >= MAX_EARLY_MESSAGES) {
+          this._fail('channel-error', `more than ${MAX_EARLY_MESSAGES} messages before the data channel opened`);
+          return;
+        }
+        early.push(ev.data);
+        if (channel.readyState === 'open') opened();
+        return;
+      }
       this._emit('data', { data: ev.data });
     };
     channel.onclose = () => {
