@@ -825,7 +825,9 @@ function connect(a, b, opts = {}) {
         setTimeout(() => deliver(copy), delay);
       },
       close: () => setTimeout(() => deliver(null), 0),
-      waitForDrain: () => new Promise((r) => setTimeout(r, 0)),
+      // A rate-limited link buffers little, as a data channel's bufferedAmount does: the sender
+      // waits until at most 50 ms of data is still queued.
+      waitForDrain: () => new Promise((r) => setTimeout(r, rate ? Math.max(0, busyUntil - performance.now() - 50) : 0)),
     };
   };
   sa = a.addConnection(make((x) => (x ? sb.handleMessage(x) : sb.close('remote closed')), link1.aToB, opts.aToBRate), opts.idB ?? 'B');
