@@ -49,7 +49,16 @@ public sealed class SwarmBrowserTests(BrowserFixture browser, ITestOutputHelper 
                 Assert.Equal(new FileInfo(expected[i]).Length, files[i].GetProperty("size").GetInt64());
                 Assert.Equal(TestFiles.Sha256Hex(expected[i]), files[i].GetProperty("sha256").GetString());
             }
-            uploadedByDownloaders += r.GetProperty("bytesUp").GetInt64();
+        }
+
+        // Counted once both are done: the one that finished first may serve the other only after
+        // its own download (it had everything from the seeder), which its result, taken when it
+        // finished, cannot show.
+        foreach (var (name, page) in new[] { ("downloader-1", first), ("downloader-2", second) })
+        {
+            var stats = await SharingPage.CallAsync(page, "swarmStats");
+            Output.WriteLine($"{name}: {stats}");
+            uploadedByDownloaders += stats.GetProperty("bytesUp").GetInt64();
         }
         var seederStats = await SharingPage.CallAsync(seeder, "swarmStats");
         Output.WriteLine($"seeder: {seederStats}");

@@ -1431,8 +1431,11 @@ export async function download(url, timeoutMs = 60000) {
     },
   });
   globalThis.__swarm = swarm;
+  const started = performance.now();
   await join(swarm, parsed.cidText);
   await whenComplete(swarm, timeoutMs);
+  const completedAt = performance.now();
+  const atComplete = swarm.peers(); // for the test's output: who served what, and the choke states
   const files = [];
   for (let f = 0; f < opened.manifest.files.length; f++) {
     const file = await st.file(f);
@@ -1441,7 +1444,7 @@ export async function download(url, timeoutMs = 60000) {
     for (let off = 0; off < file.size; off += 4 << 20) h.update(new Uint8Array(await file.slice(off, off + (4 << 20)).arrayBuffer()));
     files.push({ path: opened.manifest.files[f].path, size: file.size, sha256: h.hex() });
   }
-  return { files, bytesUp: swarm.totals.bytesUp, bytesDown: swarm.totals.bytesDown, peers: swarm.connectionCount };
+  return { files, bytesUp: swarm.totals.bytesUp, bytesDown: swarm.totals.bytesDown, peers: swarm.connectionCount, completedAfterMs: Math.round(completedAt - started), peerStats: atComplete };
 }
 
 /** What this page's swarm has uploaded so far (bytes), and its peers. */
