@@ -171,9 +171,11 @@ internal static class ShareCommand
                 catch (OperationCanceledException)
                 {
                 }
-                var last = swarm.Progress;
-                AnsiConsole.MarkupLineInterpolated($"stopped: {ByteSize.Format(last.BytesUploaded)} uploaded in all.");
             }
+
+            // After the swarm stopped: its last snapshot counts every byte sent (the one taken while
+            // it ran can be up to a progress interval old).
+            AnsiConsole.MarkupLineInterpolated($"stopped: {ByteSize.Format(swarm.Progress.BytesUploaded)} uploaded in all.");
             return 0;
         });
         return command;

@@ -208,21 +208,29 @@ async function shareFiles(view, entries) {
   const receiverList = byTestId(view, 'receiver-list');
   room.addEventListener('connection', (ev) => {
     const { id, peer } = ev.detail;
-    rows.get(id)?.finish('failed', 'Reconnected.');
-    count++;
-    const row = newReceiverRow(id, count, sealed.layout.payloadLength);
-    rows.set(id, row);
-    byTestId(view, 'no-receivers').hidden = true;
-    receiverList.append(row.el);
+    // The same receiver connecting again (after a dropped connection) keeps its row.
+    let row = rows.get(id);
+    if (row && (row.el.dataset.state === 'complete' || row.el.dataset.state === 'cancelled')) row = null;
+    if (row) {
+      row.reopen('Reconnecting…');
+    } else {
+      count++;
+      row = newReceiverRow(id, count, sealed.layout.payloadLength);
+      rows.set(id, row);
+      byTestId(view, 'no-receivers').hidden = true;
+      receiverList.append(row.el);
+    }
+    row.peer = peer;
     diagnostics.addConnection(`Peer ${count}`, peer);
-    peer.addEventListener('error', (e) => row.finish('failed', e.detail.wasConnected
+    const current = row;
+    peer.addEventListener('error', (e) => current.peer === peer && current.finish('failed', e.detail.wasConnected
       ? `The receiver left or went offline: ${e.detail.message}.`
       : `Connection failed: ${e.detail.message}`));
-    peer.addEventListener('close', () => row.finish('failed', 'The receiver left before it had every piece (peer left).'));
+    peer.addEventListener('close', () => current.peer === peer && current.finish('failed', 'The receiver left before it had every piece (peer left).'));
     row.onCancel = () => {
-      row.finish('cancelled', 'Cancelled.');
-      if (row.session) row.session.fail(ERROR_CODES['shutting-down'], 'cancelled by the sender');
-      else peer.destroy();
+      current.finish('cancelled', 'Cancelled.');
+      if (current.session) current.session.fail(ERROR_CODES['shutting-down'], 'cancelled by the sender');
+      else current.peer.destroy();
     };
   });
   swarm.addEventListener('peer-open', (ev) => {
@@ -323,6 +331,14 @@ function newReceiverRow(peerId, n, total) {
       } else {
         r.setStatus('sending', `Receiving: ${have} of ${layout.pieceCount} pieces`);
       }
+    },
+    /** The same receiver is connecting again: the row goes on from where it was. */
+    reopen(text) {
+      r.done = false;
+      r.session = null;
+      cancel.disabled = false;
+      cancel.hidden = false;
+      r.setStatus('connecting', text);
     },
     finish(state, text) {
       if (r.done) return;
@@ -505,9 +521,13 @@ async function startGetView() {
     } else if (everConnected && !swarm.complete && swarm.state === 'running') {
       // A moment without peers (one closes as another connects) is not worth an alarm.
       clearTimeout(noPeersTimer);
-      noPeersTimer = setTimeout(() => {
-        if (swarm.connectionCount === 0 && !swarm.complete && swarm.state === 'running') noPeersLeft();
-      }, NO_PEERS_GRACE_MS);
+      const check = () => {
+        if (swarm.connectionCount !== 0 || swarm.complete || swarm.state !== 'running') return;
+        // A peer still in the room is being reconnected to: not gone yet.
+        if (room.connecting) noPeersTimer = setTimeout(check, NO_PEERS_GRACE_MS);
+        else noPeersLeft();
+      };
+      noPeersTimer = setTimeout(check, NO_PEERS_GRACE_MS);
     }
   });
   swarm.addEventListener('peer-closed', (ev) => {

@@ -406,6 +406,7 @@ public sealed class ShareSwarm : IAsyncDisposable
 
                 DrainEvents(now);
                 PumpAll(now);
+                PublishProgress(now); // the last snapshot: what callers read once disposed
                 _work.Writer.TryComplete();
                 break;
         }

@@ -27,7 +27,7 @@ public sealed class SwarmOptions
     /// A connection whose hello has not come in this long is dropped (§6 "Stalls"): the channel
     /// works but the session never started, and it would hold a connection slot for nothing.
     /// </summary>
-    public long HelloTimeoutMs { get; init; } = 20_000;
+    public long HelloTimeoutMs { get; init; } = 10_000;
 
     /// <summary>Stalled requests after which a peer is dropped (§6: 3).</summary>
     public int MaxStalls { get; init; } = 3;

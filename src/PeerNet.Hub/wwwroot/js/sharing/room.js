@@ -131,6 +131,13 @@ export class SwarmRoom extends EventTarget {
     this.peers.clear();
   }
 
+  /** True while a connection is being made or offered again: no reason yet to say the peers left. */
+  get connecting() {
+    for (const r of this._redials.values()) if (r.timer) return true;
+    for (const p of this.peers.values()) if (!p.connected && !p.destroyed) return true;
+    return false;
+  }
+
   _room() {
     return this.swarm.canConnect() && this.peers.size < this.swarm.maxConnections;
   }
@@ -180,8 +187,18 @@ export class SwarmRoom extends EventTarget {
       const close = transport.close;
       transport.close = () => { ended = true; close(); };
       session = this.swarm.addConnection(transport, id);
+      // A hello this late is a sign of trouble (the swarm drops the session at 10 s): say what the
+      // channel saw, for whoever reads the log.
+      setTimeout(() => {
+        if (session.state === 'new' && !peer.destroyed) this._logChannel(id, peer, session, 'no hello after 5 s');
+      }, 5000);
     });
-    peer.addEventListener('data', (ev) => session?.handleMessage(ev.detail.data));
+    let received = 0;
+    peer.addEventListener('data', (ev) => {
+      received++;
+      if (!session) this.log(`${id}: message ${received} before the session started (dropped)`);
+      session?.handleMessage(ev.detail.data);
+    });
     peer.addEventListener('error', (ev) => this.log(`connection to ${id}: ${ev.detail.code}: ${ev.detail.message}`));
     peer.addEventListener('close', () => {
       if (this.peers.get(id) === peer) this.peers.delete(id);
@@ -191,6 +208,21 @@ export class SwarmRoom extends EventTarget {
       if (initiator && (underUs || retry)) this._scheduleRedial(id);
     });
     return peer;
+  }
+
+  async _logChannel(id, peer, session, what) {
+    let stats = '';
+    try {
+      const report = await peer.pc.getStats();
+      for (const r of report.values()) {
+        if (r.type === 'data-channel') stats += ` channel ${r.label}#${r.dataChannelIdentifier} ${r.state}: sent ${r.messagesSent}, received ${r.messagesReceived};`;
+        if (r.type === 'transport') stats += ` transport dtls ${r.dtlsState}, ice ${r.iceState};`;
+      }
+    } catch (e) {
+      stats = ` (no stats: ${e.message})`;
+    }
+    const ch = peer.channel;
+    this.log(`${id}: ${what}: channel ${ch?.readyState} id ${ch?.id}, buffered ${ch?.bufferedAmount}; connection ${peer.pc.connectionState}; session sent hello ${!!session._helloSent}, sent ${session.stats.bytesUp} piece bytes;${stats}`);
   }
 
   /** Offers again to a member whose connection (ours to offer) failed or dropped. */

@@ -30,7 +30,7 @@ export const OPTIMISTIC_MS = 30000;
 export const INFO_TIMEOUT_MS = 30000;
 // A connected peer whose hello has not come by then is dropped: the channel works but the session
 // never started, and holding it would keep the slot (and the room's redial) from a working one.
-export const HELLO_TIMEOUT_MS = 20000;
+export const HELLO_TIMEOUT_MS = 10000;
 export const MAX_ENDGAME_COPIES = 3;
 export const TICK_MS = 1000;
 // While a stream waits for pieces in its priority window, each peer keeps at most this many other
