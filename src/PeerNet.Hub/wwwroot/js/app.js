@@ -24,6 +24,8 @@ const PREVIEW_MAX_BYTES = 20 * 1024 * 1024;
 const RENDER_INTERVAL_MS = 200;
 // How long a download may have no peer before the page says every peer left.
 const NO_PEERS_GRACE_MS = 2000;
+// How long a reconnect to a peer still in the room holds back the "peers left" error.
+const RECONNECT_GRACE_MS = 10000;
 const HASH_CHUNK = 4 * 1024 * 1024;
 
 const errorBox = document.querySelector('[data-testid="error"]');
@@ -521,10 +523,12 @@ async function startGetView() {
     } else if (everConnected && !swarm.complete && swarm.state === 'running') {
       // A moment without peers (one closes as another connects) is not worth an alarm.
       clearTimeout(noPeersTimer);
+      const since = performance.now();
       const check = () => {
         if (swarm.connectionCount !== 0 || swarm.complete || swarm.state !== 'running') return;
-        // A peer still in the room is being reconnected to: not gone yet.
-        if (room.connecting) noPeersTimer = setTimeout(check, NO_PEERS_GRACE_MS);
+        // A peer still in the room is being reconnected to: not gone yet, for a while (one that
+        // closed its page without a goodbye stays a member until the hub notices).
+        if (room.connecting && performance.now() - since < RECONNECT_GRACE_MS) noPeersTimer = setTimeout(check, NO_PEERS_GRACE_MS);
         else noPeersLeft();
       };
       noPeersTimer = setTimeout(check, NO_PEERS_GRACE_MS);
