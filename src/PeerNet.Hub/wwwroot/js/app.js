@@ -211,28 +211,27 @@ async function shareFiles(view, entries) {
   room.addEventListener('connection', (ev) => {
     const { id, peer } = ev.detail;
     // The same receiver connecting again (after a dropped connection) keeps its row.
-    let row = rows.get(id);
-    if (row && (row.el.dataset.state === 'complete' || row.el.dataset.state === 'cancelled')) row = null;
-    if (row) {
+    const previous = rows.get(id);
+    const reuse = previous && !['complete', 'cancelled'].includes(previous.el.dataset.state);
+    const row = reuse ? previous : newReceiverRow(id, ++count, sealed.layout.payloadLength);
+    if (reuse) {
       row.reopen('Reconnecting…');
     } else {
-      count++;
-      row = newReceiverRow(id, count, sealed.layout.payloadLength);
       rows.set(id, row);
       byTestId(view, 'no-receivers').hidden = true;
       receiverList.append(row.el);
     }
     row.peer = peer;
     diagnostics.addConnection(`Peer ${count}`, peer);
-    const current = row;
-    peer.addEventListener('error', (e) => current.peer === peer && current.finish('failed', e.detail.wasConnected
+    // A replaced connection's late events leave the row to the current one.
+    peer.addEventListener('error', (e) => row.peer === peer && row.finish('failed', e.detail.wasConnected
       ? `The receiver left or went offline: ${e.detail.message}.`
       : `Connection failed: ${e.detail.message}`));
-    peer.addEventListener('close', () => current.peer === peer && current.finish('failed', 'The receiver left before it had every piece (peer left).'));
+    peer.addEventListener('close', () => row.peer === peer && row.finish('failed', 'The receiver left before it had every piece (peer left).'));
     row.onCancel = () => {
-      current.finish('cancelled', 'Cancelled.');
-      if (current.session) current.session.fail(ERROR_CODES['shutting-down'], 'cancelled by the sender');
-      else current.peer.destroy();
+      row.finish('cancelled', 'Cancelled.');
+      if (row.session) row.session.fail(ERROR_CODES['shutting-down'], 'cancelled by the sender');
+      else row.peer.destroy();
     };
   });
   swarm.addEventListener('peer-open', (ev) => {

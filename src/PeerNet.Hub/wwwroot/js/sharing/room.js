@@ -193,12 +193,7 @@ export class SwarmRoom extends EventTarget {
         if (session.state === 'new' && !peer.destroyed) this._logChannel(id, peer, session, 'no hello after 5 s');
       }, 5000);
     });
-    let received = 0;
-    peer.addEventListener('data', (ev) => {
-      received++;
-      if (!session) this.log(`${id}: message ${received} before the session started (dropped)`);
-      session?.handleMessage(ev.detail.data);
-    });
+    peer.addEventListener('data', (ev) => session?.handleMessage(ev.detail.data)); // the peer emits 'connect' first
     peer.addEventListener('error', (ev) => this.log(`connection to ${id}: ${ev.detail.code}: ${ev.detail.message}`));
     peer.addEventListener('close', () => {
       if (this.peers.get(id) === peer) this.peers.delete(id);

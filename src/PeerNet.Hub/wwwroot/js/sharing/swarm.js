@@ -67,7 +67,7 @@ export class Swarm extends EventTarget {
     this.priority = null; // {from, count}
     this.totals = { bytesDown: 0, bytesUp: 0, downRate: 0, upRate: 0 };
     this._window = { down: 0, up: 0, at: this.now() };
-    this._peerState = new Map(); // session → {depth, stalls, avgMs, downRecent, infoAskedAt}
+    this._peerState = new Map(); // session → {depth, stalls, avgMs, downRecent, infoAskedAt, addedAt, lastStallAt}
     this._optimistic = null;
     this._lastRechoke = this.now();
     this._lastOptimistic = this.now() - OPTIMISTIC_MS;
@@ -136,7 +136,7 @@ export class Swarm extends EventTarget {
       return session;
     }
     this.sessions.add(session);
-    this._peerState.set(session, { depth: START_PIPELINE, stalls: 0, avgMs: 0, downRecent: 0, infoAskedAt: 0, addedAt: this.now() });
+    this._peerState.set(session, { depth: START_PIPELINE, stalls: 0, avgMs: 0, downRecent: 0, infoAskedAt: 0, addedAt: this.now(), lastStallAt: -Infinity });
     session.start();
     this._emit('peers', { count: this.sessions.size });
     return session;
@@ -213,7 +213,7 @@ export class Swarm extends EventTarget {
         // no piece data at all since this request went out (a slow but working uplink, busy with
         // other peers, is not a stall), and requests queued together count once: only one sent
         // after its last stall was noticed counts again.
-        if (s.lastPieceDataAt < r.sentAt && (ps.lastStallAt === undefined || r.sentAt >= ps.lastStallAt)) episode = true;
+        if (s.lastPieceDataAt < r.sentAt && r.sentAt >= ps.lastStallAt) episode = true;
       }
       if (stalled) ps.depth = Math.max(START_PIPELINE, ps.depth >> 1);
       if (episode) {
