@@ -112,7 +112,10 @@ internal sealed class SwarmCommandOptions
         CertificateSha256 = result.GetValue(CertificateSha256) ?? pinnedSha256,
     };
 
+    // Logs go to standard error: on standard output a log line written by the logger's own thread
+    // could land in the middle of a result line ("complete: …").
     public ILoggerFactory CreateLoggerFactory(ParseResult result) => LoggerFactory.Create(logging => logging
+        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
         .AddSimpleConsole(o =>
         {
             o.SingleLine = true;
